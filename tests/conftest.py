@@ -19,9 +19,9 @@ def _no_internet(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     def guarded(self: socket.socket, address: object) -> object:
         host = address[0] if isinstance(address, tuple) else address
         local = ("localhost", "::1", "0.0.0.0")
-        if isinstance(host, str) and host not in local and not host.startswith("127."):
-            if self.family != socket.AF_UNIX:
-                raise RuntimeError(f"tests must not reach the network ({address!r})")
+        remote = isinstance(host, str) and host not in local and not host.startswith("127.")
+        if remote and self.family != socket.AF_UNIX:
+            raise RuntimeError(f"tests must not reach the network ({address!r})")
         return real_connect(self, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", guarded)

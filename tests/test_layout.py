@@ -16,6 +16,6 @@ def test_no_namespace_init_in_any_root() -> None:
 
 
 def test_every_subpackage_imports() -> None:
-    for name in ("models", "data", "search", "infer", "cli"):
+    for name in ("models", "data", "train", "search", "infer", "cli"):
         mod = importlib.import_module(f"autotsnet.{name}")
         assert mod.__name__ == f"autotsnet.{name}"

@@ -1,0 +1,1 @@
+"""autotsnet.train: training, checkpoints and evaluation."""
