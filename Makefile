@@ -25,4 +25,4 @@ typecheck:
 	$(VENV)/mypy
 
 pytest:
-	$(VENV)/pytest -q -p no:cacheprovider
+	$(VENV)/pytest -q -p no:cacheprovider --durations=15

@@ -24,6 +24,7 @@ from typing import Any, Literal
 import av
 import numpy as np
 import torch
+from av.video.reformatter import VideoReformatter
 
 from autotsnet.data.errors import VideoDecodeError
 
@@ -108,7 +109,7 @@ def _stream_info(path: Path, container: Any) -> tuple[Any, VideoInfo]:
     else:
         duration = 0.0
     declared = int(stream.frames or 0)
-    num = declared if declared > 0 else max(int(round(duration * fps)), 0)
+    num = declared if declared > 0 else max(round(duration * fps), 0)
     info = VideoInfo(
         width=width,
         height=height,
@@ -166,6 +167,7 @@ class VideoReader:
             self._stream.thread_count = threads
         self.target_fps = float(target_fps) if target_fps is not None else self.info.fps
         self._fresh = True
+        self._reformatter = VideoReformatter()
 
     # ------------------------------------------------------------------ metadata
     @property
@@ -174,7 +176,7 @@ class VideoReader:
         native = self.info.num_frames
         if self.target_fps == self.info.fps:
             return max(native, 1)
-        return max(int(math.floor(native * self.target_fps / self.info.fps + 1e-6)), 1)
+        return max(math.floor(native * self.target_fps / self.info.fps + 1e-6), 1)
 
     # ------------------------------------------------------------------ decoding
     def read(
@@ -218,7 +220,7 @@ class VideoReader:
         try:
             try:
                 return self._decode_pass(targets, size, allow_seek=True)
-            except _SeekedPastTarget:
+            except _SeekedPastTargetError:
                 logger.debug("%s: seek landed after the first target; decoding from start", self)
                 return self._decode_pass(targets, size, allow_seek=False)
         except VideoDecodeError:
@@ -235,12 +237,11 @@ class VideoReader:
         half = 0.5 / info.fps
         seeked = self._seek(times[0] - half if allow_seek else None)
         out = np.empty((len(targets), h, w, 3), dtype=np.uint8)
-        p, n_dec, last, last_t = 0, 0, None, info.start
-        for frame in self._container.decode(self._stream):
+        p, last, last_t = 0, None, info.start
+        for n_dec, frame in enumerate(self._container.decode(self._stream)):
             t = float(frame.time) if frame.time is not None else info.start + n_dec / info.fps
             if n_dec == 0 and seeked and t > times[0] + half:
-                raise _SeekedPastTarget
-            n_dec += 1
+                raise _SeekedPastTargetError
             arr = None
             while p < len(targets) and times[p] < t + half:
                 if arr is None:
@@ -252,7 +253,7 @@ class VideoReader:
                 return out
         if last is None:
             raise VideoDecodeError(self.path, "no frames could be decoded")
-        reached = int(round((last_t - info.start) * info.fps)) + 1
+        reached = round((last_t - info.start) * info.fps) + 1
         if info.declared_frames > 0 and reached < info.declared_frames - 1:
             raise VideoDecodeError(
                 self.path,
@@ -271,15 +272,16 @@ class VideoReader:
         self._fresh = False
         tb = self._stream.time_base or Fraction(1, 1)
         self._container.seek(
-            int(math.floor(time_s / tb)), stream=self._stream, backward=True, any_frame=False
+            math.floor(time_s / tb), stream=self._stream, backward=True, any_frame=False
         )
         return True
 
-    @staticmethod
-    def _rgb(frame: Any, h: int, w: int) -> np.ndarray:
-        if frame.height == h and frame.width == w:
-            return frame.to_ndarray(format="rgb24")  # type: ignore[no-any-return]
-        return frame.to_ndarray(format="rgb24", width=w, height=h)  # type: ignore[no-any-return]
+    def _rgb(self, frame: Any, h: int, w: int) -> np.ndarray:
+        # One reformatter per reader keeps swscale's context (and its scaling filters)
+        # across frames; a frame's own to_ndarray(width=, height=) rebuilds it every time.
+        rgb = self._reformatter.reformat(frame, width=w, height=h, format="rgb24")
+        out: np.ndarray = rgb.to_ndarray()
+        return out
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -301,7 +303,7 @@ class VideoReader:
         return f"VideoReader({str(self.path)!r})"
 
 
-class _SeekedPastTarget(Exception):
+class _SeekedPastTargetError(Exception):
     """The keyframe seek landed after the first wanted frame."""
 
 

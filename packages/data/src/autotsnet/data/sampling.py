@@ -124,7 +124,7 @@ class ClipSampler:
         delta = max(num_frames - self.window, 0)
         if clips == 1:
             return [delta // 2]
-        return [int(round(delta * k / (clips - 1))) for k in range(clips)]
+        return [round(delta * k / (clips - 1)) for k in range(clips)]
 
     def indices(self, start: int, num_frames: int) -> tuple[np.ndarray, ...]:
         """Frame indices of every stream for the window starting at ``start``.

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 import typer
+
+from autotsnet.cli.data import app as data_app
+from autotsnet.cli.models import register as register_model_commands
+from autotsnet.cli.search import register as register_search
+from autotsnet.cli.train import register as register_train
 
 app = typer.Typer(
     name="autotsnet",
@@ -12,9 +19,34 @@ app = typer.Typer(
 )
 
 
+def package_version() -> str:
+    """The installed autotsnet version (from the package metadata)."""
+    try:
+        return version("autotsnet")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"autotsnet {package_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
     """autotsnet: two-stream video architecture search and deployment."""
+
+
+# Command registrations (one line each; modules live beside this file).
+app.add_typer(data_app, name="data", help="Dataset tools: check for damaged videos, synth.")
+register_model_commands(app)  # zoo, genome, flops, draw, space
+register_search(app)  # search
+register_train(app)  # train, eval
 
 
 def main() -> None:

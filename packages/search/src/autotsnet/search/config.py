@@ -1,0 +1,127 @@
+"""Search settings, their validation, and the plan of steps they imply."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from autotsnet.models.space import SCALES, STEPS
+from autotsnet.search.dynamic import KernelMode
+from autotsnet.search.parsec import Importance
+
+__all__ = ["SearchConfig", "SearchError", "StepPlan", "parse_steps", "plan_steps"]
+
+
+class SearchError(ValueError):
+    """Bad search input (targets, steps, data, resume directory); one line."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchConfig:
+    """Settings of ``autotsnet search`` (defaults follow spec §2.4 where it gives values).
+
+    Attributes:
+        targets_gflops: FLOPs target (GFLOPs per view at the search crop) of each step.
+        epochs: Epochs of each step.
+        steps: Progressive steps, an ordered subset of ``sparse, dense, attention``.
+        one_step: Search all listed steps' variables at once (Table 9 ablation) with the last
+            target and the sum of the epochs.
+        samples: K architectures per iteration and rank.
+        importance: ``"accuracy"`` or ``"likelihood"``.
+        temperature: Divides log-likelihoods before their softmax.
+        beta: Weight of the hinge FLOPs penalty.
+        lr_weights: SGD learning rate of the shared weights (cosine per step).
+        momentum: SGD momentum.
+        weight_decay: SGD weight decay.
+        lr_alpha: Adam learning rate of alpha (weight decay 0).
+        space_scale: ``"full"`` (Table 1) or ``"tiny"``.
+        frames: (sparse, dense) frames, or None for the space's own.
+        crop: Training crop, or None for the space's own.
+        kernel_mode: Depthwise kernel sharing of the supernet.
+        seed: Seed of sampling, data order and dropout.
+        max_iters: Cap on iterations per epoch (None: one pass over the weight split).
+    """
+
+    targets_gflops: tuple[float, ...]
+    epochs: tuple[int, ...]
+    steps: tuple[str, ...] = STEPS
+    one_step: bool = False
+    samples: int = 8
+    importance: Importance = "accuracy"
+    temperature: float = 1.0
+    beta: float = 1.0
+    lr_weights: float = 0.4
+    momentum: float = 0.9
+    weight_decay: float = 5e-5
+    lr_alpha: float = 0.025
+    space_scale: str = "full"
+    frames: tuple[int, int] | None = None
+    crop: int | None = None
+    kernel_mode: KernelMode = "crop"
+    seed: int = 0
+    max_iters: int | None = None
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Everything that changes the result (a resumed run must match it)."""
+        return {
+            k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()
+        }
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """One search step: its variables, the genome layout it runs, target and epochs."""
+
+    name: str
+    var_steps: tuple[str, ...]
+    prev_steps: tuple[str, ...]
+    model_step: str
+    target_gflops: float
+    epochs: int
+
+
+def parse_steps(text: str) -> tuple[str, ...]:
+    """Parse ``"sparse,dense,attention"``; raise :class:`SearchError` if invalid."""
+    steps = tuple(s.strip() for s in text.split(",") if s.strip())
+    if not steps:
+        raise SearchError("--steps is empty; use a subset of sparse,dense,attention")
+    for s in steps:
+        if s not in STEPS:
+            raise SearchError(f"--steps: unknown step {s!r}; use a subset of {','.join(STEPS)}")
+    if len(set(steps)) != len(steps) or list(steps) != sorted(steps, key=STEPS.index):
+        raise SearchError(
+            f"--steps {text!r}: steps must be unique and in the order {','.join(STEPS)}"
+        )
+    return steps
+
+
+def plan_steps(config: SearchConfig) -> list[StepPlan]:
+    """The steps a config runs; raises :class:`SearchError` on inconsistent settings."""
+    steps = parse_steps(",".join(config.steps))
+    if config.space_scale not in SCALES:
+        raise SearchError(
+            f"--space-scale {config.space_scale!r}: must be one of {', '.join(SCALES)}"
+        )
+    if config.samples < 1:
+        raise SearchError(f"--samples {config.samples}: must be at least 1")
+    if any(t <= 0 for t in config.targets_gflops) or any(e < 1 for e in config.epochs):
+        raise SearchError("--target-gflops must be positive and --epochs at least 1")
+    n = len(steps)
+    if len(config.epochs) != n or len(config.targets_gflops) != n:
+        raise SearchError(
+            f"{n} steps ({','.join(steps)}) need {n} --target-gflops and {n} --epochs values, "
+            f"got {len(config.targets_gflops)} and {len(config.epochs)}"
+        )
+    if config.frames is not None and (config.frames[1] % config.frames[0] or config.frames[0] < 1):
+        raise SearchError(f"--frames {config.frames}: dense frames must be a multiple of sparse")
+    if config.one_step:
+        return [
+            StepPlan(
+                "one_step", steps, (), steps[-1], config.targets_gflops[-1], sum(config.epochs)
+            )
+        ]
+    return [
+        StepPlan(s, (s,), steps[:i], s, config.targets_gflops[i], config.epochs[i])
+        for i, s in enumerate(steps)
+    ]

@@ -1,0 +1,156 @@
+"""The progressive search: planted cost answer, inheritance, outputs, resume and bad input."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+
+from autotsnet.models.cost import estimate
+from autotsnet.models.space import SearchSpace
+from autotsnet.search.config import SearchConfig, SearchError, parse_steps, plan_steps
+from autotsnet.search.data import TensorSearchData
+from autotsnet.search.progressive import flops_bounds, run_search, search_space
+
+
+def _cfg(**kw: object) -> SearchConfig:
+    base: dict[str, object] = {
+        "targets_gflops": (0.0015, 0.004, 0.0045),
+        "epochs": (2, 1, 1),
+        "space_scale": "tiny",
+        "samples": 2,
+        "lr_weights": 0.05,
+        "lr_alpha": 0.1,
+        "max_iters": 2,
+    }
+    base.update(kw)
+    return SearchConfig(**base)  # type: ignore[arg-type]
+
+
+def test_target_forcing_the_cheapest_choices(
+    tmp_path: Path, tiny_space: SearchSpace, make_data: Callable[..., TensorSearchData]
+) -> None:
+    cfg = _cfg(steps=("sparse",), epochs=(6,), targets_gflops=(1.0,), max_iters=4, samples=4)
+    plan = plan_steps(cfg)[0]
+    lo, hi = flops_bounds(tiny_space, cfg, plan, 3, {}, free_previous=True)
+    target = lo + 0.15 * (hi - lo)
+    cfg = _cfg(
+        steps=("sparse",),
+        epochs=(8,),
+        max_iters=4,
+        samples=4,
+        lr_alpha=0.3,
+        beta=2.0,
+        targets_gflops=(target / 1e9,),
+    )
+    res = run_search(cfg, make_data(), tmp_path)
+    recs = [json.loads(line) for line in (tmp_path / "search.jsonl").read_text().splitlines()]
+    assert recs[-1]["entropy"] < recs[0]["entropy"] < recs[0]["max_entropy"] + 1e-6
+    assert recs[-1]["expected_gflops"] < recs[0]["expected_gflops"]
+    assert estimate(res.genome, num_classes=3).flops <= 1.1 * target
+    # the expensive expansions lose: most groups put their highest probability on e <= 3.0
+    alpha = recs[-1]["alpha"]
+    exp = [v for k, v in alpha.items() if k.endswith(".expansion")]
+    assert sum(int(max(range(7), key=p.__getitem__)) <= 2 for p in exp) >= len(exp) // 2 + 1
+
+
+def test_progressive_outputs_inheritance_and_resume(
+    tmp_path: Path, make_data: Callable[..., TensorSearchData]
+) -> None:
+    cfg = _cfg()
+    a = tmp_path / "a"
+    res = run_search(cfg, make_data(), a)
+    names = {p.name for p in a.iterdir()}
+    for f in (
+        "genome.json",
+        "genome_step1_sparse.json",
+        "genome_step2_dense.json",
+        "genome_step3_attention.json",
+        "search.jsonl",
+        "entropy.png",
+        "flops.png",
+        "alpha_sparse.png",
+        "alpha_dense.png",
+        "alpha_attention.png",
+        "checkpoint.pt",
+    ):
+        assert f in names
+    step1 = json.loads((a / "genome_step1_sparse.json").read_text())
+    final = json.loads((a / "genome.json").read_text())
+    assert step1["dense"] is None and final["dense"] is not None
+    assert final["sparse"]["groups"] == step1["sparse"]["groups"]  # step 1's choice is fixed
+    assert res.genome.to_dict()["sparse"]["groups"] == step1["sparse"]["groups"]
+    recs = [json.loads(line) for line in (a / "search.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in recs] == ["sparse", "sparse", "dense", "attention"]
+    assert set(recs[2]["entropy_per_step"]) == {"sparse", "dense"}
+    # resume: interrupted twice, same genome and same log as the uninterrupted run
+    b = tmp_path / "b"
+    assert not run_search(cfg, make_data(), b, stop_after_epochs=1).finished
+    assert not run_search(cfg, make_data(), b, resume=True, stop_after_epochs=2).finished
+    assert run_search(cfg, make_data(), b, resume=True).finished
+    assert (a / "genome.json").read_text() == (b / "genome.json").read_text()
+    recs_b = [json.loads(line) for line in (b / "search.jsonl").read_text().splitlines()]
+    assert [r["entropy"] for r in recs_b] == [r["entropy"] for r in recs]
+    with pytest.raises(SearchError, match="different search"):
+        run_search(_cfg(samples=3), make_data(), b, resume=True)
+    with pytest.raises(SearchError, match="--resume"):
+        run_search(cfg, make_data(), b)
+
+
+def test_step2_inherits_step1_weights(
+    tmp_path: Path, make_data: Callable[..., TensorSearchData]
+) -> None:
+    """Stop right after step 1; the sparse weights step 2 starts from are step 1's."""
+    cfg = _cfg()
+    run_search(cfg, make_data(), tmp_path, stop_after_epochs=2)
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert state["step_index"] == 1 and state["epoch"] == 0
+    sparse_before = {k: v.clone() for k, v in state["supernet"].items() if k.startswith("sparse.")}
+    # a dense-step run from this checkpoint starts from exactly these weights
+    from autotsnet.search.supernet import Supernet
+
+    space = search_space(cfg)
+    net = Supernet(space.max_cost_genome(), num_classes=3)
+    net.load_state_dict(state["supernet"])
+    g1 = space.decode(state["fixed"], base=space.base_for_step("dense"))
+    sub = net.subnet(g1)
+    w = sub.sparse.groups[0][0].conv_a.weight
+    ref = sparse_before["sparse.groups.0.0.conv_a.weight"][: w.shape[0], : w.shape[1]]
+    torch.testing.assert_close(w, ref)
+    assert any(not torch.equal(v, state["supernet"][k]) for k, v in sparse_before.items()) is False
+
+
+def test_one_step_mode(tmp_path: Path, make_data: Callable[..., TensorSearchData]) -> None:
+    cfg = _cfg(one_step=True)
+    plans = plan_steps(cfg)
+    assert len(plans) == 1 and plans[0].epochs == 4 and plans[0].target_gflops == 0.0045
+    res = run_search(_cfg(one_step=True, epochs=(1, 1, 1)), make_data(), tmp_path)
+    assert res.finished and res.genome.dense is not None
+    recs = [json.loads(line) for line in (tmp_path / "search.jsonl").read_text().splitlines()]
+    assert recs[0]["step"] == "one_step" and recs[0]["max_entropy"] > 100
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"targets_gflops": (1e-6, 0.004, 0.0045)}, "infeasible.*GFLOPs per view"),
+        ({"targets_gflops": (5.0, 0.004, 0.0045)}, "infeasible"),
+        ({"epochs": (1, 1)}, "need 3"),
+        ({"steps": ("dense", "sparse")}, "order"),
+    ],
+)
+def test_bad_input(
+    tmp_path: Path, kw: dict[str, object], match: str, make_data: Callable[..., TensorSearchData]
+) -> None:
+    with pytest.raises(SearchError, match=match):
+        run_search(_cfg(**kw), make_data(), tmp_path)
+
+
+def test_parse_steps() -> None:
+    assert parse_steps("sparse,attention") == ("sparse", "attention")
+    for bad in ("", "sparse,sparse", "fast"):
+        with pytest.raises(SearchError):
+            parse_steps(bad)
