@@ -42,7 +42,7 @@ def test_log_prob_gradient_is_onehot_minus_pi(tiny_space: SearchSpace) -> None:
     with torch.no_grad():
         d.theta.normal_()
     idx = torch.tensor([[0, 1, 2]])
-    d.log_prob(idx).sum().backward()
+    d.log_prob(idx).sum().backward()  # type: ignore[no-untyped-call]
     assert d.theta.grad is not None
     for i, p in enumerate(d.probs()):
         onehot = torch.zeros_like(p)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -117,7 +118,8 @@ def test_step2_inherits_step1_weights(
     net.load_state_dict(state["supernet"])
     g1 = space.decode(state["fixed"], base=space.base_for_step("dense"))
     sub = net.subnet(g1)
-    w = sub.sparse.groups[0][0].conv_a.weight
+    sparse: Any = sub.sparse
+    w = sparse.groups[0][0].conv_a.weight
     ref = sparse_before["sparse.groups.0.0.conv_a.weight"][: w.shape[0], : w.shape[1]]
     torch.testing.assert_close(w, ref)
     assert any(not torch.equal(v, state["supernet"][k]) for k, v in sparse_before.items()) is False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 import torch
@@ -64,7 +65,8 @@ def test_subnet_equals_supernet(tiny_space: SearchSpace, mode: str) -> None:
 
 def test_kernels_share_weights_in_crop_mode(tiny_space: SearchSpace) -> None:
     net = Supernet(tiny_space.max_cost_genome(), num_classes=3, kernel_mode="crop")
-    dw = net.sparse.groups[0][0].conv_b
+    groups: Any = net.sparse.groups
+    dw = groups[0][0].conv_b
     big = dw.kernel(4, 5, 5)
     torch.testing.assert_close(dw.kernel(4, 1, 3), big[:, :, 2:3, 1:4, 1:4])
     sep = Supernet(tiny_space.max_cost_genome(), num_classes=3, kernel_mode="separate")
@@ -87,9 +89,11 @@ def test_recalibrate_bn_matches_batch_statistics(tiny_space: SearchSpace) -> Non
     x = torch.randn(8, 3, 2, 32, 32)
     used = recalibrate_bn(sub, [x[:4], x[4:]], max_batches=10)
     assert used == 2
-    stem_bn = sub.sparse.stem.bn
+    sparse: Any = sub.sparse
+    stem = sparse.stem
+    stem_bn = stem.bn
     with torch.no_grad():
-        feat = sub.sparse.stem.conv_t(sub.sparse.stem.conv_xy(x))
+        feat = stem.conv_t(stem.conv_xy(x))
     assert stem_bn.running_mean is not None
     torch.testing.assert_close(
         stem_bn.running_mean, feat.mean(dim=(0, 2, 3, 4)), atol=1e-5, rtol=1e-4

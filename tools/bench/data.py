@@ -1,10 +1,18 @@
 """Benchmark the data pipeline against raw PyAV decoding of the same frames; prints JSON.
 
-Both runs use the same DataLoader setup (workers, persistent workers, batch size) and the
-same clip windows (seeded), so the ratio isolates the cost of transforms, normalisation and
-collation. ``raw`` decodes the union of the two streams' frames of each clip to uint8
-(the practical limit); ``pipeline`` is ``ClipDataset`` (decode + scale jitter + crop + flip
-+ normalise, both streams).
+All loaders use the same DataLoader setup (workers, persistent workers, batch size) and the
+same clip windows (seeded), and are timed in alternating rounds in one process, so the
+ratios isolate the cost of transforms, normalisation and collation:
+
+* ``raw``: decode the union of the two streams' frames of each clip to uint8 RGB (the
+  practical limit), batches passed on as lists (no collate copy);
+* ``pipeline``: ``ClipDataset(output="uint8")`` in the workers (decode + scale jitter +
+  crop + flip, both streams, collated) and ``normalize_batch`` of every batch in the
+  timed consumer loop (on ``--device``: CPU by default, i.e. on this process's own core);
+* ``pipeline_float32``: the default ``ClipDataset`` (normalised float32 in the workers).
+
+``ratio`` is the best pipeline rate over the best raw rate; ``round_ratios`` pairs each
+round's measurements (the spread shows how much other jobs on the machine disturbed them).
 
     .venv/bin/python tools/bench/data.py --workers 2
 """
@@ -13,10 +21,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +41,7 @@ from autotsnet.data import (
     VideoItem,
     VideoReader,
     make_loader,
+    normalize_batch,
     open_dataset,
 )
 from autotsnet.data.synth import generate_synthetic
@@ -61,12 +72,19 @@ def _as_list(batch: list[Any]) -> list[Any]:
     return batch
 
 
-def _rate(loader: Any, epochs: int) -> float:
+def _rate(loader: Any, epochs: int, consume: Callable[[Any], int], device: torch.device) -> float:
+    """Clips per second over ``epochs`` passes; ``consume`` handles a batch, returns its size."""
     clips, t0 = 0, time.perf_counter()
     for _ in range(epochs):
         for batch in loader:
-            clips += len(batch) if isinstance(batch, list) else int(batch[1].numel())
+            clips += consume(batch)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     return clips / (time.perf_counter() - t0)
+
+
+def _ratios(num: list[float], den: list[float]) -> list[float]:
+    return [round(a / b, 3) for a, b in zip(num, den, strict=True)]
 
 
 def main() -> None:
@@ -79,12 +97,16 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--epochs", type=int, default=2, help="timed passes over the data")
-    ap.add_argument("--rounds", type=int, default=2, help="alternating rounds; best is kept")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds; best is kept")
     ap.add_argument("--sparse", default="4x16")
     ap.add_argument("--dense", default="32x2")
     ap.add_argument("--crop", type=int, default=160)
+    ap.add_argument("--device", default="cpu", help="where the consumer normalises (cuda: pinned)")
+    ap.add_argument("--no-float32", action="store_true", help="skip the float32-worker loader")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    device = torch.device(args.device)
+    load_before = os.getloadavg()
 
     if args.data is None:
         h, w = (int(v) for v in args.size.split("x"))
@@ -96,17 +118,44 @@ def main() -> None:
     samplings = (StreamSampling.parse(args.sparse), StreamSampling.parse(args.dense))
     seed = 0
     tf = TrainTransform(crop=args.crop, scale=(round(args.crop * 1.1375), round(args.crop * 1.425)))
-    raw_loader = make_loader(RawDecode(items, samplings, seed), args.batch_size,
-                             workers=args.workers, shuffle=True, seed=seed)  # fmt: skip
+    pin = device.type == "cuda"
+
+    def loader(ds: Dataset[Any]) -> Any:
+        return make_loader(ds, args.batch_size, workers=args.workers, shuffle=True, seed=seed,
+                           pin_memory=pin)  # fmt: skip
+
+    def consume_raw(batch: list[torch.Tensor]) -> int:
+        return len(batch)
+
+    def consume_uint8(batch: tuple[list[torch.Tensor], torch.Tensor]) -> int:
+        clips, labels = batch
+        normalize_batch(clips, tf.mean, tf.std, device=device)
+        return int(labels.numel())
+
+    def consume_float(batch: tuple[list[torch.Tensor], torch.Tensor]) -> int:
+        clips, labels = batch
+        for c in clips:
+            c.to(device, non_blocking=pin)
+        return int(labels.numel())
+
+    raw_loader = loader(RawDecode(items, samplings, seed))
     raw_loader.collate_fn = _as_list
-    pipe_loader = make_loader(ClipDataset(items, samplings, tf, seed=seed), args.batch_size,
-                              workers=args.workers, shuffle=True, seed=seed)  # fmt: skip
-    _rate(raw_loader, 1)  # warm-up: start the persistent workers, fill the page cache
-    _rate(pipe_loader, 1)
-    raw, pipe = [], []
+    runs: dict[str, tuple[Any, Callable[[Any], int]]] = {
+        "raw": (raw_loader, consume_raw),
+        "pipeline": (loader(ClipDataset(items, samplings, tf, seed=seed, output="uint8")),
+                     consume_uint8),
+        "pipeline_float32": (loader(ClipDataset(items, samplings, tf, seed=seed)),
+                             consume_float),
+    }  # fmt: skip
+    if args.no_float32:
+        del runs["pipeline_float32"]
+    for ld, consume in runs.values():  # warm-up: start persistent workers, fill the page cache
+        _rate(ld, 1, consume, device)
+    rates: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(args.rounds):
-        raw.append(_rate(raw_loader, args.epochs))
-        pipe.append(_rate(pipe_loader, args.epochs))
+        for name, (ld, consume) in runs.items():
+            rates[name].append(_rate(ld, args.epochs, consume, device))
+    best = {name: max(v) for name, v in rates.items()}
     with VideoReader(items[0].path) as r:
         info = r.info
     result = {
@@ -119,14 +168,21 @@ def main() -> None:
         "scale": list(tf.scale),
         "workers": args.workers,
         "batch_size": args.batch_size,
-        "raw_decode_clips_per_s": round(max(raw), 2),
-        "pipeline_clips_per_s": round(max(pipe), 2),
-        "ratio": round(max(pipe) / max(raw), 3),
-        "rounds": {"raw": [round(v, 2) for v in raw], "pipeline": [round(v, 2) for v in pipe]},
-        "cpu_count": torch.multiprocessing.cpu_count(),
+        "normalize_device": str(device),
+        "raw_decode_clips_per_s": round(best["raw"], 2),
+        "pipeline_clips_per_s": round(best["pipeline"], 2),
+        "ratio": round(best["pipeline"] / best["raw"], 3),
+        "round_ratios": _ratios(rates["pipeline"], rates["raw"]),
+        "rounds": {name: [round(v, 2) for v in vals] for name, vals in rates.items()},
+        "cpu_count": os.cpu_count(),
+        "load_avg_1min": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         "machine": platform.machine(),
         "torch": torch.__version__,
     }
+    if "pipeline_float32" in best:
+        result["pipeline_float32_clips_per_s"] = round(best["pipeline_float32"], 2)
+        result["ratio_float32"] = round(best["pipeline_float32"] / best["raw"], 3)
+        result["round_ratios_float32"] = _ratios(rates["pipeline_float32"], rates["raw"])
     print(json.dumps(result, indent=2))
 
 

@@ -104,7 +104,7 @@ def main() -> None:
 
     def plain() -> None:
         opt.zero_grad(set_to_none=True)
-        F.cross_entropy(subnet(*clips), labels).backward()
+        F.cross_entropy(subnet(*clips), labels).backward()  # type: ignore[no-untyped-call]
         opt.step()
 
     def parsec_step() -> None:

@@ -4,7 +4,7 @@ The data layer imports nothing from the other autotsnet packages (genomes are du
 """
 
 from autotsnet.data.classmap import ClassMap
-from autotsnet.data.dataset import IGNORE_LABEL, ClipDataset, ViewDataset
+from autotsnet.data.dataset import IGNORE_LABEL, ClipDataset, ClipOutput, ViewDataset
 from autotsnet.data.datasets import (
     VIDEO_EXTENSIONS,
     VideoItem,
@@ -24,6 +24,7 @@ from autotsnet.data.decode import (
 from autotsnet.data.errors import DataError, VideoDecodeError
 from autotsnet.data.failures import FailureLog
 from autotsnet.data.loader import EpochSampler, make_loader
+from autotsnet.data.normalize import normalize_batch
 from autotsnet.data.sampling import ClipSampler, StreamSampling, sampling_from_genome
 from autotsnet.data.splits import load_hmdb51, load_ssv2, load_ucf101
 from autotsnet.data.transforms import KINETICS_MEAN, KINETICS_STD, CropParams, TrainTransform
@@ -36,6 +37,7 @@ __all__ = [
     "VIDEO_EXTENSIONS",
     "ClassMap",
     "ClipDataset",
+    "ClipOutput",
     "ClipSampler",
     "CropParams",
     "DataError",
@@ -59,6 +61,7 @@ __all__ = [
     "load_ssv2",
     "load_ucf101",
     "make_loader",
+    "normalize_batch",
     "open_dataset",
     "probe_video",
     "sampling_from_genome",

@@ -12,6 +12,12 @@ Both record every failure in a :class:`~autotsnet.data.failures.FailureLog` shar
 all DataLoader workers through small files; read ``dataset.failures`` (one record per
 file) or ``dataset.failure_log.summary()`` (for a metrics JSON) in the main process.
 
+Both datasets give float32 normalised clips by default. With ``output="uint8"`` they give
+the same crops as uint8 (before normalisation) and leave the conversion to the consumer:
+:func:`~autotsnet.data.normalize.normalize_batch` on each batch (after moving it to the
+GPU) gives the float32 clips of the default mode, to rounding. Workers then do no float
+work and collate and pass 4x fewer bytes (``tools/bench/data.py``).
+
 Randomness of a training sample depends only on ``(seed, epoch, index)``. Pass
 ``(index, epoch)`` keys (what :func:`autotsnet.data.loader.make_loader` does), or call
 :meth:`ClipDataset.set_epoch` when not using worker processes.
@@ -23,7 +29,9 @@ import logging
 import random
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset
 
@@ -31,16 +39,12 @@ from autotsnet.data.datasets import VideoItem
 from autotsnet.data.decode import VideoReader
 from autotsnet.data.errors import DataError, VideoDecodeError
 from autotsnet.data.failures import FailureLog
+from autotsnet.data.normalize import KINETICS_MEAN, KINETICS_STD, normalize_
 from autotsnet.data.sampling import ClipSampler, ShortVideo, StreamSampling
-from autotsnet.data.transforms import (
-    KINETICS_MEAN,
-    KINETICS_STD,
-    TrainTransform,
-    normalize,
-)
+from autotsnet.data.transforms import TrainTransform, to_cthw
 from autotsnet.data.views import TestViews
 
-__all__ = ["IGNORE_LABEL", "ClipDataset", "ViewDataset"]
+__all__ = ["IGNORE_LABEL", "ClipDataset", "ClipOutput", "ViewDataset"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +52,28 @@ IGNORE_LABEL = -1
 """Label of a failed sample in evaluation mode (use as ``ignore_index``)."""
 
 Clips = tuple[torch.Tensor, ...]
+
+ClipOutput = Literal["float32", "uint8"]
+"""What datasets return: normalised float32 clips, or uint8 clips for :func:`normalize_batch`."""
+
+
+def _check_output(output: str) -> ClipOutput:
+    if output == "float32":
+        return "float32"
+    if output == "uint8":
+        return "uint8"
+    raise ValueError(f"output must be 'float32' or 'uint8', got {output!r}")
+
+
+def _take(clip: torch.Tensor, positions: np.ndarray) -> torch.Tensor:
+    """Frames ``positions`` of a contiguous (3, U, H, W) clip (the clip itself if all, in order)."""
+    if positions.size == clip.shape[1] and bool((positions == np.arange(positions.size)).all()):
+        return clip
+    return clip.index_select(1, torch.from_numpy(positions))
+
+
+def _dtype(output: ClipOutput) -> torch.dtype:
+    return torch.uint8 if output == "uint8" else torch.float32
 
 
 def _key(key: int | tuple[int, int], default_epoch: int) -> tuple[int, int]:
@@ -60,7 +86,8 @@ class ClipDataset(Dataset[tuple[Clips, int]]):
     """One two-stream clip per video: ``(clips, label)``.
 
     ``clips[k]`` is float32 (3, T_k, crop, crop), normalised, for stream ``k`` (sparse
-    first). All streams come from one clip window and share one spatial crop.
+    first); uint8 with ``output="uint8"``. All streams come from one clip window and share
+    one spatial crop.
 
     Args:
         items: The videos.
@@ -73,6 +100,9 @@ class ClipDataset(Dataset[tuple[Clips, int]]):
         short: Short-video policy, ``"pad"`` or ``"loop"``.
         max_retries: Replacements tried for one index before giving up with DataError.
         failure_log: Where failures go; default: a new temporary log.
+        output: ``"float32"`` (normalised) or ``"uint8"`` (not normalised: apply
+            ``normalize_batch(clips, transform.mean, transform.std)`` to each batch).
+            Failed evaluation samples are zeros in either dtype.
     """
 
     accepts_epoch_keys = True
@@ -89,9 +119,11 @@ class ClipDataset(Dataset[tuple[Clips, int]]):
         short: ShortVideo = "pad",
         max_retries: int = 32,
         failure_log: FailureLog | None = None,
+        output: ClipOutput = "float32",
     ) -> None:
         if not items:
             raise DataError("ClipDataset: no videos")
+        self.output = _check_output(output)
         self.items = list(items)
         self.sampler = ClipSampler(tuple(samplings), short)
         self.transform = transform or TrainTransform()
@@ -138,8 +170,10 @@ class ClipDataset(Dataset[tuple[Clips, int]]):
             return self._load(item, None), item.label
         except VideoDecodeError as exc:
             self._fail(index, exc)
-            c = self.transform.crop
-            zeros = tuple(torch.zeros(3, s.frames, c, c) for s in self.sampler.samplings)
+            c, dtype = self.transform.crop, _dtype(self.output)
+            zeros = tuple(
+                torch.zeros(3, s.frames, c, c, dtype=dtype) for s in self.sampler.samplings
+            )
             return zeros, IGNORE_LABEL
 
     def _fail(self, index: int, exc: VideoDecodeError) -> None:
@@ -170,16 +204,21 @@ class ClipDataset(Dataset[tuple[Clips, int]]):
             h, w = reader.info.height, reader.info.width
             params = tf.sample(h, w, rng) if rng is not None else tf.center(h, w)
             frames = reader.read(union)
-        # Only the crop's source region is resized (swscale resizing per frame is slower).
-        spatial = tf.spatial(frames, params)
-        return tuple(tf.finish(spatial[torch.from_numpy(p)]) for p in positions)
+        # Only the crop's source region is resized (swscale resizing per frame is slower);
+        # the union is cropped, flipped and transposed once, then each stream takes its frames.
+        clip = tf.apply(frames, params)
+        clips = tuple(_take(clip, p) for p in positions)
+        if self.output == "uint8":
+            return clips
+        return tuple(tf.normalize(c) for c in clips)
 
 
 class ViewDataset(Dataset[tuple[Clips, int, bool, str]]):
     """All test views of one video as one batch: ``(views, label, ok, reason)``.
 
     ``views[k]`` is float32 (V, 3, T_k, crop, crop) for stream ``k``, V = clips x crops,
-    clip-major. A damaged video gives ``ok=False``, its reason, and zero tensors.
+    clip-major (uint8 with ``output="uint8"``). A damaged video gives ``ok=False``, its
+    reason, and zero tensors.
 
     Args:
         items: The videos.
@@ -190,6 +229,8 @@ class ViewDataset(Dataset[tuple[Clips, int, bool, str]]):
         mean: Normalisation mean in [0, 1].
         std: Normalisation std in [0, 1].
         failure_log: Where failures go; default: a new temporary log.
+        output: ``"float32"`` (normalised) or ``"uint8"`` (apply
+            ``normalize_batch(views, mean, std)`` to each batch).
     """
 
     def __init__(
@@ -203,9 +244,11 @@ class ViewDataset(Dataset[tuple[Clips, int, bool, str]]):
         mean: tuple[float, float, float] = KINETICS_MEAN,
         std: tuple[float, float, float] = KINETICS_STD,
         failure_log: FailureLog | None = None,
+        output: ClipOutput = "float32",
     ) -> None:
         if not items:
             raise DataError("ViewDataset: no videos")
+        self.output = _check_output(output)
         self.items = list(items)
         self.sampler = ClipSampler(tuple(samplings), short)
         self.views = views
@@ -228,8 +271,10 @@ class ViewDataset(Dataset[tuple[Clips, int, bool, str]]):
         except VideoDecodeError as exc:
             logger.warning("cannot evaluate %s: %s", exc.path, exc.reason)
             self.failure_log.record(exc.path, exc.reason)
-            v, c = self.views.num_views, self.views.crop
-            zeros = tuple(torch.zeros(v, 3, s.frames, c, c) for s in self.sampler.samplings)
+            v, c, dtype = self.views.num_views, self.views.crop, _dtype(self.output)
+            zeros = tuple(
+                torch.zeros(v, 3, s.frames, c, c, dtype=dtype) for s in self.sampler.samplings
+            )
             return zeros, item.label, False, exc.reason
 
     def _load(self, path: Path) -> Clips:
@@ -240,10 +285,12 @@ class ViewDataset(Dataset[tuple[Clips, int, bool, str]]):
             union, _ = self.sampler.union(tuple(i for clip in per_clip for i in clip))
             size = self.views.scaled_size(reader.info.height, reader.info.width)
             frames = reader.read(union, size=size)
-        crops = self.views.crop_all(frames)  # each (U, 3, c, c) uint8
+        crops = [to_cthw(c) for c in self.views.crop_all(frames)]  # each (3, U, c, c) uint8
         out = []
         for k in range(len(self.sampler.samplings)):
-            pos = [torch.from_numpy(union.searchsorted(clip[k])) for clip in per_clip]
-            batch = [normalize(crop[p], self.mean, self.std) for p in pos for crop in crops]
-            out.append(torch.stack(batch))
+            pos = [union.searchsorted(clip[k]) for clip in per_clip]
+            views = torch.stack([_take(crop, p) for p in pos for crop in crops])
+            if self.output == "float32":
+                views = normalize_(views.to(torch.float32), self.mean, self.std)
+            out.append(views)
         return tuple(out)

@@ -9,7 +9,9 @@ For speed, :meth:`TrainTransform.spatial` maps the crop back to source pixels an
 only that region of the uint8 frames (a 256x340 frame is never scaled as a whole; this
 measured faster than letting swscale scale whole frames while converting to RGB). For
 frames that are already scaled, :meth:`TrainTransform.crop_scaled` only slices. All work
-is on uint8 until the final float conversion.
+is on uint8 until the final float conversion; :meth:`TrainTransform.apply` stops before
+it and gives the contiguous uint8 (3, T, crop, crop) clip (flip and channel transpose in
+one copy), which :func:`~autotsnet.data.normalize.normalize_batch` can normalise later.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ import random
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+
+from autotsnet.data.normalize import KINETICS_MEAN, KINETICS_STD, normalize_
 
 __all__ = [
     "KINETICS_MEAN",
@@ -30,12 +35,8 @@ __all__ = [
     "normalize",
     "resize_region",
     "scaled_size",
+    "to_cthw",
 ]
-
-KINETICS_MEAN: tuple[float, float, float] = (0.45, 0.45, 0.45)
-"""Per-channel RGB mean in [0, 1] (PySlowFast / X3D Kinetics default)."""
-KINETICS_STD: tuple[float, float, float] = (0.225, 0.225, 0.225)
-"""Per-channel RGB std in [0, 1] (PySlowFast / X3D Kinetics default)."""
 
 
 @dataclass(frozen=True)
@@ -92,20 +93,28 @@ def resize_region(
     )
 
 
+def to_cthw(frames: torch.Tensor, flip: bool = False) -> torch.Tensor:
+    """uint8 (T, 3, H, W) with any strides -> contiguous (3, T, H, W), mirrored if ``flip``.
+
+    One strided copy (numpy copies channels-last uint8 about twice as fast as torch and
+    takes the mirror as a negative stride, so the flip costs no extra pass).
+    """
+    if frames.device.type != "cpu":
+        return (frames.flip(-1) if flip else frames).permute(1, 0, 2, 3).contiguous()
+    a = frames.numpy()
+    if flip:
+        a = a[..., ::-1]
+    return torch.from_numpy(np.ascontiguousarray(a.transpose(1, 0, 2, 3)))
+
+
 def normalize(
     frames: torch.Tensor,
     mean: tuple[float, float, float] = KINETICS_MEAN,
     std: tuple[float, float, float] = KINETICS_STD,
 ) -> torch.Tensor:
     """uint8 (T, 3, H, W) -> float32 (3, T, H, W), ``(x / 255 - mean) / std``."""
-    c = frames.shape[1]
     # uint8 transpose first (1-byte copies), then a contiguous float conversion.
-    out = frames.permute(1, 0, 2, 3).contiguous().to(torch.float32)
-    if len(set(mean)) == 1 and len(set(std)) == 1:
-        return out.sub_(255.0 * mean[0]).mul_(1.0 / (255.0 * std[0]))
-    m = torch.tensor([255.0 * v for v in mean], dtype=torch.float32).view(c, 1, 1, 1)
-    s = torch.tensor([1.0 / (255.0 * v) for v in std], dtype=torch.float32).view(c, 1, 1, 1)
-    return out.sub_(m).mul_(s)
+    return normalize_(to_cthw(frames).to(torch.float32), mean, std)
 
 
 class _InputSpecLike(Protocol):
@@ -165,6 +174,19 @@ class TrainTransform:
         sh, sw = scaled_size(height, width, s)
         return CropParams(s, (sh - self.crop) // 2, (sw - self.crop) // 2, False)
 
+    def apply(self, frames: torch.Tensor, params: CropParams) -> torch.Tensor:
+        """Scale, crop and flip: uint8 (T, H, W, 3) -> contiguous uint8 (3, T, crop, crop).
+
+        The result equals ``spatial(frames, params).permute(1, 0, 2, 3)``, made contiguous
+        with the flip folded into that one copy.
+        """
+        out = resize_region(frames, params.short_side, params.top, params.left, self.crop)
+        return to_cthw(out, params.flip)
+
+    def normalize(self, clip: torch.Tensor) -> torch.Tensor:
+        """uint8 (3, T, H, W) (or batched, channels at -4) -> normalised float32."""
+        return normalize_(clip.to(torch.float32), self.mean, self.std)
+
     def spatial(self, frames: torch.Tensor, params: CropParams) -> torch.Tensor:
         """Apply scale, crop and flip: uint8 (T, H, W, 3) -> uint8 (T, 3, crop, crop)."""
         out = resize_region(frames, params.short_side, params.top, params.left, self.crop)
@@ -187,7 +209,7 @@ class TrainTransform:
     def __call__(self, frames: torch.Tensor, rng: random.Random) -> torch.Tensor:
         """Transform one clip: uint8 (T, H, W, 3) -> float32 (3, T, crop, crop)."""
         _, h, w, _ = frames.shape
-        return self.finish(self.spatial(frames, self.sample(h, w, rng)))
+        return self.normalize(self.apply(frames, self.sample(h, w, rng)))
 
     def __repr__(self) -> str:
         return f"TrainTransform(crop={self.crop}, scale={self.scale}, flip={self.flip})"

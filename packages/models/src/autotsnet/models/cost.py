@@ -24,8 +24,9 @@ groups, GloRe units and its head conv (widened inputs caused by fused channels c
 sparse stream, which runs those convs); ``fusion`` holds the lateral convs; ``head`` the shared
 classifier MLP. The paper's ratio P (:attr:`CostReport.sparse_share`) is ``sparse / total``.
 
-:func:`estimate` takes tens of microseconds and is memoised per (genome, crop, frames,
-classes), so the search loop can call it for every sampled architecture.
+:func:`estimate` is pure integer arithmetic (well under a millisecond for a new two-stream
+genome) and memoised per (genome, crop, frames, classes) and per stream, so the search loop
+can call it for every sampled architecture.
 """
 
 from __future__ import annotations
@@ -222,16 +223,24 @@ def _glore(channels: int, positions: int, glore: GloReGene) -> tuple[int, int]:
     return flops, params
 
 
+@lru_cache(maxsize=1024)
+def _se_width(channels: int, ratio: float) -> int:
+    return se_width(channels, ratio) if ratio > 0 else 0
+
+
+@lru_cache(maxsize=8192)
 def _stream(
     name: str, stream: StreamGene, in_widths: tuple[int, ...], frames: int, crop: int, gl: GloReGene
-) -> tuple[list[GroupCost], dict[str, tuple[int, int]]]:
-    parts: dict[str, tuple[int, int]] = {f"{name}.stem": _stem(stream, frames, crop)}
+) -> tuple[tuple[GroupCost, ...], tuple[tuple[str, int, int], ...]]:
+    """Groups and ``(part, MACs, params)`` of one stream; cached, since a progressive search
+    keeps one stream fixed while it samples the other."""
+    parts = [(f"{name}.stem", *_stem(stream, frames, crop))]
     sizes = spatial_sizes(stream, crop)
     offsets = _stage_offsets(stream)
     groups: list[GroupCost] = []
     for i, g in enumerate(stream.groups):
         m, tk2 = g.inner, g.temporal_kernel * g.spatial_kernel**2
-        se = se_width(m, stream.se_ratio) if stream.se_ratio > 0 else 0
+        se = _se_width(m, stream.se_ratio)
         h = sizes[i + 1]
         first_se = se if offsets[i] % 2 == 0 else 0
         c_in, c_out = in_widths[i], g.width
@@ -244,7 +253,7 @@ def _stream(
                 if count:
                     f, p = _block(c_out, c_out, m, tk2, frames, h, h, blk_se, 1)
                     flops, params = flops + count * f, params + count * p
-        parts[f"{name}.groups.{i}"] = (flops, params)
+        parts.append((f"{name}.groups.{i}", flops, params))
         groups.append(
             GroupCost(
                 stream=name,
@@ -257,8 +266,8 @@ def _stream(
             )
         )
         if i in stream.glore_after:
-            parts[f"{name}.attention.{i}"] = _glore(g.width, frames * sizes[i + 1] ** 2, gl)
-    return groups, parts
+            parts.append((f"{name}.attention.{i}", *_glore(g.width, frames * h * h, gl)))
+    return tuple(groups), tuple(parts)
 
 
 def _stream_frames(genome: Genome, frames: int | None) -> dict[str, int]:
@@ -276,12 +285,22 @@ def _stream_frames(genome: Genome, frames: int | None) -> dict[str, int]:
 def _estimate(genome: Genome, crop: int, frames: int | None, num_classes: int) -> CostReport:
     stream_frames = _stream_frames(genome, frames)
     in_widths = group_in_widths(genome)
+    buckets = [*genome.streams, "fusion", "head"]
+    flops, params = dict.fromkeys(buckets, 0), dict.fromkeys(buckets, 0)
+    parts: dict[str, int] = {}
+    part_params: dict[str, int] = {}
+
+    def add(bucket: str, key: str, macs: int, n_params: int) -> None:
+        parts[key], part_params[key] = macs, n_params
+        flops[bucket] += macs
+        params[bucket] += n_params
+
     groups: list[GroupCost] = []
-    parts: dict[str, tuple[int, int]] = {}
     for name, stream in genome.streams.items():
         g, p = _stream(name, stream, in_widths[name], stream_frames[name], crop, genome.glore)
         groups += g
-        parts.update(p)
+        for key, macs, n_params in p:
+            add(name, key, macs, n_params)
     if genome.dense is not None:
         sizes = spatial_sizes(genome.dense, crop)
         t_out = conv_out(stream_frames["dense"], _FUSION_KERNEL, genome.alpha)
@@ -289,52 +308,28 @@ def _estimate(genome: Genome, crop: int, frames: int | None, num_classes: int) -
             if op == "time_strided_conv":
                 cd = genome.dense.groups[i].width
                 w = _FUSION_KERNEL * cd * 2 * cd
-                parts[f"fusions.{i}"] = (w * t_out * sizes[i + 1] ** 2, w + 4 * cd)
+                add("fusion", f"fusions.{i}", w * t_out * sizes[i + 1] ** 2, w + 4 * cd)
     d_total = 0
     for name, stream in genome.streams.items():
         d = head_width(genome, stream)
         d_total += d
         h = spatial_sizes(stream, crop)[-1]
         c = stream.out_width
-        parts[f"{name}_head"] = (c * d * stream_frames[name] * h * h, c * d + 2 * d)
+        add(name, f"{name}_head", c * d * stream_frames[name] * h * h, c * d + 2 * d)
     hidden = genome.head.hidden
     cls_macs = d_total * hidden + hidden * num_classes
-    parts["classifier"] = (cls_macs, cls_macs + num_classes)
-    return _assemble(genome, crop, stream_frames, groups, parts)
-
-
-def _bucket(key: str) -> str:
-    if key.startswith("fusions."):
-        return "fusion"
-    if key == "classifier":
-        return "head"
-    return key.split(".", 1)[0].removesuffix("_head")
-
-
-def _assemble(
-    genome: Genome,
-    crop: int,
-    frames: dict[str, int],
-    groups: list[GroupCost],
-    parts: dict[str, tuple[int, int]],
-) -> CostReport:
-    buckets = [*genome.streams, "fusion", "head"]
-    flops = dict.fromkeys(buckets, 0)
-    params = dict.fromkeys(buckets, 0)
-    for key, (f, p) in parts.items():
-        flops[_bucket(key)] += f
-        params[_bucket(key)] += p
+    add("head", "classifier", cls_macs, cls_macs + num_classes)
     return CostReport(
         params=sum(params.values()),
         flops=sum(flops.values()),
         views=1,
         crop=crop,
-        frames=frames,
+        frames=stream_frames,
         stream_flops=flops,
         stream_params=params,
         groups=tuple(groups),
-        parts={k: f for k, (f, _) in parts.items()},
-        part_params={k: p for k, (_, p) in parts.items()},
+        parts=parts,
+        part_params=part_params,
     )
 
 

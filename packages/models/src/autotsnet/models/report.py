@@ -126,14 +126,17 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _notes() -> list[str]:
-    """The genomes' notes, each distinct set once, with the entries that share it."""
-    groups: dict[tuple[str, ...], list[str]] = {}
+    """Every distinct genome note once, under the entries that carry it."""
+    owners: dict[str, list[str]] = {}
     for name in zoo.names():
-        groups.setdefault(zoo.get(name).notes, []).append(name)
+        for note in zoo.get(name).notes:
+            owners.setdefault(note, []).append(name)
+    sections: dict[tuple[str, ...], list[str]] = {}
+    for note, names in owners.items():
+        sections.setdefault(tuple(names), []).append(note)
     lines = ["## Assumptions (genome notes)", ""]
-    for notes, names in sorted(groups.items(), key=lambda kv: kv[1][0]):
-        lines.append(", ".join(f"`{n}`" for n in names) + ":")
-        lines.append("")
+    for owner_names, notes in sorted(sections.items(), key=lambda kv: (kv[0][0], -len(kv[0]))):
+        lines += [", ".join(f"`{n}`" for n in owner_names) + ":", ""]
         lines += [f"- {note}" for note in notes]
         lines.append("")
     return lines

@@ -270,8 +270,8 @@ _MANUAL_WIDTH_NOTES = {
     "fitted to Tables 4 and 8 (7.71M params, 2.03 GFLOPs, P = 70%). Spec §8.3's x1.6 guess "
     "(40/80/152/304) overshoots both by about 3.5%. The sparse stream alone then costs a "
     "few percent less than Table 6's 1.40 GFLOPs.",
-    85: "Widths: sparse 40/80/168/336 (about X3D-S x1.75), dense 8/8/8/16 (the thinnest "
-    "dense stream that still fuses): total ~2.0 GFLOPs with a sparse share near 85% "
+    85: "Widths: sparse 40/80/168/336 (about X3D-S x1.75), dense 8/8/8/16 (a nearly minimal "
+    "dense stream): total ~2.0 GFLOPs with a sparse share near 85% "
     "(Table 4 gives no parameter count).",
 }
 
@@ -352,9 +352,10 @@ _AUTO_NOTES = (
 _AUTO_ATTENTION_NOTE = (
     "Assumed: GloRe after both stage-3 candidate locations of the sparse stream (after groups "
     "5 and 7; Fig. 3: twice in stage 3, none in the dense stream) with state/node ratios "
-    "(2, 2), i.e. C' = N = 2C (spec §5.3): the two units add about 0.41 GFLOPs at 160^2 "
-    "(Table 5: 2.05 -> 2.46) and 0.7-0.9M params (Table 3: 7.7 -> 8.6M); GloRe's reference "
-    "ratios (1/2, 1/4) would add about ten times less."
+    "(2, 2), i.e. C' = N = 2C (spec §5.3). The two units then add about Table 5's +0.41 "
+    "GFLOPs at 160^2 and somewhat fewer params than Table 3's +0.9M; GloRe's reference ratios "
+    "(1/2, 1/4) would add about ten times less. Ratios such as (1.5, 2.75) fit the params a "
+    "little better; (2, 2) is kept as the simplest setting that matches."
 )
 _AUTO_SIZE_NOTES = {
     "s": "S: 160^2 training crop, 3 x 182^2 test crops (Table 3, 10-LeftCenterRight).",

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from autotsnet.cli._errors import fail, user_errors
-from autotsnet.search.config import SearchConfig, SearchError, parse_steps
+from autotsnet.search.config import SearchConfig, SearchError, parse_steps, plan_steps
 from autotsnet.search.data import VideoSearchData
 from autotsnet.search.progressive import run_search, search_space, with_inputs
 
@@ -114,6 +114,7 @@ def search(
         seed=seed,
         max_iters=max_iters,
     )
+    plan_steps(config)  # bad steps/targets/epochs fail before the dataset is opened
     rank, world, device = _init_distributed()
     logging.basicConfig(level=logging.WARNING)
     space = search_space(config)
