@@ -13,6 +13,9 @@ ratios isolate the cost of transforms, normalisation and collation:
 
 ``ratio`` is the best pipeline rate over the best raw rate; ``round_ratios`` pairs each
 round's measurements (the spread shows how much other jobs on the machine disturbed them).
+``cpu_ms_per_clip`` is the CPU time of the workers and the consumer per clip (fewest of the
+rounds; Linux /proc), a figure that other jobs disturb far less than wall-clock rates, and
+``cpu_ratio`` the raw figure over the pipeline's.
 
     .venv/bin/python tools/bench/data.py --workers 2
 """
@@ -24,6 +27,7 @@ import json
 import os
 import platform
 import random
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -72,15 +76,38 @@ def _as_list(batch: list[Any]) -> list[Any]:
     return batch
 
 
-def _rate(loader: Any, epochs: int, consume: Callable[[Any], int], device: torch.device) -> float:
-    """Clips per second over ``epochs`` passes; ``consume`` handles a batch, returns its size."""
-    clips, t0 = 0, time.perf_counter()
+def _cpu_s() -> float:
+    """CPU seconds used so far by this process and its live children (the loader workers)."""
+    total = time.process_time()
+    me, tick = os.getpid(), os.sysconf("SC_CLK_TCK")
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # fields from 3 (state) on
+        if int(fields[1]) == me:  # ppid
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return total
+
+
+def _rate(
+    loader: Any, epochs: int, consume: Callable[[Any], int], device: torch.device
+) -> tuple[float, float]:
+    """(clips per second, CPU ms per clip) over ``epochs`` passes.
+
+    ``consume`` handles one batch and returns its number of clips.
+    """
+    clips, cpu0, t0 = 0, _cpu_s(), time.perf_counter()
     for _ in range(epochs):
         for batch in loader:
             clips += consume(batch)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return clips / (time.perf_counter() - t0)
+    wall, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
+    return clips / wall, 1000 * cpu / clips
 
 
 def _ratios(num: list[float], den: list[float]) -> list[float]:
@@ -97,7 +124,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--epochs", type=int, default=2, help="timed passes over the data")
-    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds; best is kept")
+    ap.add_argument("--rounds", type=int, default=5, help="alternating rounds; best is kept")
     ap.add_argument("--sparse", default="4x16")
     ap.add_argument("--dense", default="32x2")
     ap.add_argument("--crop", type=int, default=160)
@@ -152,10 +179,14 @@ def main() -> None:
     for ld, consume in runs.values():  # warm-up: start persistent workers, fill the page cache
         _rate(ld, 1, consume, device)
     rates: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(args.rounds):
         for name, (ld, consume) in runs.items():
-            rates[name].append(_rate(ld, args.epochs, consume, device))
+            rate, cpu_ms = _rate(ld, args.epochs, consume, device)
+            rates[name].append(rate)
+            cpu[name].append(cpu_ms)
     best = {name: max(v) for name, v in rates.items()}
+    least_cpu = {name: min(v) for name, v in cpu.items()}
     with VideoReader(items[0].path) as r:
         info = r.info
     result = {
@@ -173,7 +204,10 @@ def main() -> None:
         "pipeline_clips_per_s": round(best["pipeline"], 2),
         "ratio": round(best["pipeline"] / best["raw"], 3),
         "round_ratios": _ratios(rates["pipeline"], rates["raw"]),
+        "round_ratio_median": round(statistics.median(_ratios(rates["pipeline"], rates["raw"])), 3),
         "rounds": {name: [round(v, 2) for v in vals] for name, vals in rates.items()},
+        "cpu_ms_per_clip": {name: round(v, 1) for name, v in least_cpu.items()},
+        "cpu_ratio": round(least_cpu["raw"] / least_cpu["pipeline"], 3),
         "cpu_count": os.cpu_count(),
         "load_avg_1min": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         "machine": platform.machine(),
@@ -183,6 +217,7 @@ def main() -> None:
         result["pipeline_float32_clips_per_s"] = round(best["pipeline_float32"], 2)
         result["ratio_float32"] = round(best["pipeline_float32"] / best["raw"], 3)
         result["round_ratios_float32"] = _ratios(rates["pipeline_float32"], rates["raw"])
+        result["cpu_ratio_float32"] = round(least_cpu["raw"] / least_cpu["pipeline_float32"], 3)
     print(json.dumps(result, indent=2))
 
 

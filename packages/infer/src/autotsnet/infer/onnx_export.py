@@ -22,6 +22,7 @@ import copy
 import io
 import logging
 import os
+import re
 import tempfile
 import time
 import warnings
@@ -60,8 +61,8 @@ logger = logging.getLogger(__name__)
 Exporter = Literal["auto", "dynamo", "torchscript"]
 FP32_TOLERANCE = 1e-4
 """Largest max-abs difference to PyTorch accepted for an fp32 export."""
-FP16_TOLERANCE = 5e-2
-"""Default for fp16 exports, compared with the fp32 PyTorch model."""
+FP16_TOLERANCE = 2e-2
+"""Default for fp16 exports: max abs difference of the class *probabilities* to fp32 PyTorch."""
 MIN_OPSET = 17
 _MAX_BATCH = 4096
 
@@ -77,7 +78,8 @@ class ExportOptions:
         exporter: ``torchscript``, ``dynamo`` or ``auto`` (dynamo, then torchscript).
         crop: Spatial size of the inputs (default: the genome's train crop, i.e. 10x1 views).
         depthwise_2d: Apply :func:`autotsnet.infer.rewrite.rewrite_depthwise`.
-        tolerance: Parity tolerance (default 1e-4 in fp32, 5e-2 in fp16).
+        tolerance: Parity tolerance (default: 1e-4 on the raw output in fp32; 2e-2 on the
+            class probabilities in fp16, whose logits differ by up to ~0.2 on GloRe nets).
         seed: Seed of the parity inputs.
         views: Default test views written to the sidecar.
     """
@@ -283,6 +285,7 @@ def _parity_record(diff: float, opts: ExportOptions) -> dict[str, Any]:
         "max_abs_diff": diff,
         "tolerance": opts.parity_tolerance,
         "reference": "PyTorch fp32 CPU, untouched model",
+        "compared": "probabilities" if opts.fp16 else "output",
         "runtime": "onnxruntime CPUExecutionProvider",
         "leading_shapes": [list(s) for s in _parity_shapes(opts.head)],
         "seed": opts.seed,
@@ -321,12 +324,20 @@ def _export_checked(
                 raise
             notes.append(f"{name} exporter: {exc}; falling back to {order[i + 1]}")
         except Exception as exc:  # exporters raise many types; all mean "this one failed"
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            first = _first_line(exc)
             if i == len(order) - 1:
                 raise ExportError(f"{name} ONNX exporter failed: {first}") from exc
             notes.append(f"{name} exporter failed ({first}); falling back to {order[i + 1]}")
         logger.warning(notes[-1])
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = _ANSI.sub("", str(exc)).strip()
+    return (text.splitlines() or [type(exc).__name__])[0][:200]
 
 
 def _run_exporter(
@@ -432,6 +443,12 @@ def _compare(got: onnx.ValueInfoProto, want: TensorSpec) -> None:
             raise ExportError(f"{got.name}: axis {axis} is {g}, expected {w}")
 
 
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    out: np.ndarray = e / e.sum(axis=-1, keepdims=True)
+    return out
+
+
 def parity_check(
     path: Path, reference: nn.Module, specs: Sequence[TensorSpec], opts: ExportOptions
 ) -> float:
@@ -464,6 +481,8 @@ def parity_check(
                 max_abs_diff=float("inf"),
                 tolerance=tol,
             )
+        if opts.fp16 and opts.head == "logits":
+            got, ref = _softmax(got), _softmax(ref)
         diff = float(np.max(np.abs(got - ref))) if ref.size else 0.0
         if not np.isfinite(diff):
             diff = float("inf")

@@ -43,8 +43,12 @@ class ExportHead(nn.Module):
         self.model = model
         self.head = head
 
-    def forward(self, *clips: torch.Tensor) -> torch.Tensor:
-        """Apply the network and the head (shapes in the module docstring)."""
+    def forward(self, sparse: torch.Tensor, dense: torch.Tensor | None = None) -> torch.Tensor:
+        """Apply the network and the head (shapes in the module docstring).
+
+        Explicit arguments (not ``*clips``) so that ``torch.export`` sees one tensor per input.
+        """
+        clips = (sparse,) if dense is None else (sparse, dense)
         if self.head != "view_mean":
             out: torch.Tensor = self.model(*clips)
             return out if self.head == "logits" else out.softmax(dim=1)

@@ -70,6 +70,13 @@ class GenomeError(ValueError):
     """A genome is malformed; the message is one line naming the path and the problem."""
 
 
+class _Summary(str):
+    """A value summary shown as-is in error messages (e.g. ``<3 groups>``)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def _fail(path: str, value: object, why: str) -> typing.NoReturn:
     raise GenomeError(f"{path} = {value!r}: {why}")
 
@@ -339,7 +346,7 @@ class Genome:
         if len(dense.groups) != len(sp.groups):
             _fail(
                 "dense.groups",
-                f"<{len(dense.groups)} groups>",
+                _Summary(f"<{len(dense.groups)} groups>"),
                 f"must have as many groups as sparse ({len(sp.groups)})",
             )
         for i, (gs, gd) in enumerate(zip(sp.groups, dense.groups, strict=True)):
@@ -357,7 +364,7 @@ class Genome:
                 _fail(f"dense.input.{name}", b, f"must equal sparse.input.{name} ({a})")
         n_loc = len(sp.groups) - 1
         if len(self.fusion) != n_loc:
-            _fail("fusion", f"<{len(self.fusion)} ops>", f"needs exactly {n_loc} ops")
+            _fail("fusion", _Summary(f"<{len(self.fusion)} ops>"), f"needs exactly {n_loc} ops")
         for i, op in enumerate(self.fusion):
             _check_choice(f"fusion[{i}]", op, FUSION_OPS)
 
