@@ -4,18 +4,21 @@ All loaders use the same DataLoader setup (workers, persistent workers, batch si
 same clip windows (seeded), and are timed in alternating rounds in one process, so the
 ratios isolate the cost of transforms, normalisation and collation:
 
-* ``raw``: decode the union of the two streams' frames of each clip to uint8 RGB (the
-  practical limit), batches passed on as lists (no collate copy);
+* ``raw``: decode the union of the two streams' frames of each clip to uint8 RGB, batches
+  passed to the main process as lists (no collate copy);
+* ``decode_only``: the same decoding in the workers, but only the frame count is passed
+  on (the stricter limit: no full frames to copy between processes);
 * ``pipeline``: ``ClipDataset(output="uint8")`` in the workers (decode + scale jitter +
   crop + flip, both streams, collated) and ``normalize_batch`` of every batch in the
-  timed consumer loop (on ``--device``: CPU by default, i.e. on this process's own core);
+  timed consumer loop (on ``--device``: CPU by default, i.e. on this machine's cores);
 * ``pipeline_float32``: the default ``ClipDataset`` (normalised float32 in the workers).
 
-``ratio`` is the best pipeline rate over the best raw rate; ``round_ratios`` pairs each
-round's measurements (the spread shows how much other jobs on the machine disturbed them).
-``cpu_ms_per_clip`` is the CPU time of the workers and the consumer per clip (fewest of the
-rounds; Linux /proc), a figure that other jobs disturb far less than wall-clock rates, and
-``cpu_ratio`` the raw figure over the pipeline's.
+``ratio`` is the best pipeline rate over the best raw rate (``ratios`` has every pair);
+``round_ratios`` pairs each round's measurements (their spread shows how much other jobs
+disturbed them). ``cpu_ms_per_clip`` is the CPU time of the workers and the consumer per
+clip (fewest of the rounds; Linux /proc), a figure that other jobs on the machine disturb
+far less than wall-clock rates; ``cpu_ratios`` are its inverse ratios;
+``consumer_cpu_ms_per_clip`` is the main process's share (batch receipt, normalisation).
 
     .venv/bin/python tools/bench/data.py --workers 2
 """
@@ -52,12 +55,23 @@ from autotsnet.data.synth import generate_synthetic
 
 
 class RawDecode(Dataset[torch.Tensor]):
-    """Decode exactly the frames ``ClipDataset`` would decode, and nothing else."""
+    """Decode exactly the frames ``ClipDataset`` would decode, and nothing else.
+
+    Returns the uint8 (T, H, W, 3) frames, or only their number when ``ship`` is False.
+    """
 
     accepts_epoch_keys = True
 
-    def __init__(self, items: list[VideoItem], samplings: tuple[StreamSampling, ...], seed: int):
+    def __init__(
+        self,
+        items: list[VideoItem],
+        samplings: tuple[StreamSampling, ...],
+        seed: int,
+        *,
+        ship: bool = True,
+    ):
         self.items, self.sampler, self.seed = items, ClipSampler(samplings), seed
+        self.ship = ship
 
     def __len__(self) -> int:
         return len(self.items)
@@ -69,16 +83,17 @@ class RawDecode(Dataset[torch.Tensor]):
             n = reader.num_frames
             start = self.sampler.train_start(n, rng)
             union, _ = self.sampler.union(self.sampler.indices(start, n))
-            return reader.read(union)
+            frames = reader.read(union)
+        return frames if self.ship else torch.tensor(frames.shape[0])
 
 
 def _as_list(batch: list[Any]) -> list[Any]:
     return batch
 
 
-def _cpu_s() -> float:
-    """CPU seconds used so far by this process and its live children (the loader workers)."""
-    total = time.process_time()
+def _cpu_s() -> tuple[float, float]:
+    """CPU seconds used so far by this process and by its live children (the loader workers)."""
+    total = 0.0
     me, tick = os.getpid(), os.sysconf("SC_CLK_TCK")
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -90,28 +105,34 @@ def _cpu_s() -> float:
         fields = stat[stat.rindex(")") + 2 :].split()  # fields from 3 (state) on
         if int(fields[1]) == me:  # ppid
             total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
-    return total
+    return time.process_time(), total
 
 
 def _rate(
     loader: Any, epochs: int, consume: Callable[[Any], int], device: torch.device
-) -> tuple[float, float]:
-    """(clips per second, CPU ms per clip) over ``epochs`` passes.
+) -> tuple[float, float, float]:
+    """(clips per second, CPU ms per clip, of which the consumer's) over ``epochs`` passes.
 
     ``consume`` handles one batch and returns its number of clips.
     """
-    clips, cpu0, t0 = 0, _cpu_s(), time.perf_counter()
+    clips, (main0, kids0), t0 = 0, _cpu_s(), time.perf_counter()
     for _ in range(epochs):
         for batch in loader:
             clips += consume(batch)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    wall, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
-    return clips / wall, 1000 * cpu / clips
+    wall, (main1, kids1) = time.perf_counter() - t0, _cpu_s()
+    main = main1 - main0
+    return clips / wall, 1000 * (main + kids1 - kids0) / clips, 1000 * main / clips
 
 
 def _ratios(num: list[float], den: list[float]) -> list[float]:
     return [round(a / b, 3) for a, b in zip(num, den, strict=True)]
+
+
+def _pairs(names: list[str]) -> list[tuple[str, str]]:
+    """(pipeline, baseline) name pairs, e.g. ("pipeline", "raw")."""
+    return [(p, b) for p in names if p.startswith("pipeline") for b in ("raw", "decode_only")]
 
 
 def main() -> None:
@@ -167,8 +188,11 @@ def main() -> None:
 
     raw_loader = loader(RawDecode(items, samplings, seed))
     raw_loader.collate_fn = _as_list
+    decode_loader = loader(RawDecode(items, samplings, seed, ship=False))
+    decode_loader.collate_fn = _as_list
     runs: dict[str, tuple[Any, Callable[[Any], int]]] = {
         "raw": (raw_loader, consume_raw),
+        "decode_only": (decode_loader, consume_raw),
         "pipeline": (loader(ClipDataset(items, samplings, tf, seed=seed, output="uint8")),
                      consume_uint8),
         "pipeline_float32": (loader(ClipDataset(items, samplings, tf, seed=seed)),
@@ -180,13 +204,16 @@ def main() -> None:
         _rate(ld, 1, consume, device)
     rates: dict[str, list[float]] = {name: [] for name in runs}
     cpu: dict[str, list[float]] = {name: [] for name in runs}
+    consumer: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(args.rounds):
         for name, (ld, consume) in runs.items():
-            rate, cpu_ms = _rate(ld, args.epochs, consume, device)
+            rate, cpu_ms, consumer_ms = _rate(ld, args.epochs, consume, device)
             rates[name].append(rate)
             cpu[name].append(cpu_ms)
+            consumer[name].append(consumer_ms)
     best = {name: max(v) for name, v in rates.items()}
     least_cpu = {name: min(v) for name, v in cpu.items()}
+    pairs = _pairs(list(runs))
     with VideoReader(items[0].path) as r:
         info = r.info
     result = {
@@ -203,21 +230,21 @@ def main() -> None:
         "raw_decode_clips_per_s": round(best["raw"], 2),
         "pipeline_clips_per_s": round(best["pipeline"], 2),
         "ratio": round(best["pipeline"] / best["raw"], 3),
-        "round_ratios": _ratios(rates["pipeline"], rates["raw"]),
-        "round_ratio_median": round(statistics.median(_ratios(rates["pipeline"], rates["raw"])), 3),
-        "rounds": {name: [round(v, 2) for v in vals] for name, vals in rates.items()},
+        "best_clips_per_s": {name: round(v, 2) for name, v in best.items()},
+        "ratios": {f"{p}/{b}": round(best[p] / best[b], 3) for p, b in pairs},
+        "round_ratios": {f"{p}/{b}": _ratios(rates[p], rates[b]) for p, b in pairs},
+        "round_ratio_medians": {
+            f"{p}/{b}": round(statistics.median(_ratios(rates[p], rates[b])), 3) for p, b in pairs
+        },
         "cpu_ms_per_clip": {name: round(v, 1) for name, v in least_cpu.items()},
-        "cpu_ratio": round(least_cpu["raw"] / least_cpu["pipeline"], 3),
+        "cpu_ratios": {f"{p}/{b}": round(least_cpu[b] / least_cpu[p], 3) for p, b in pairs},
+        "consumer_cpu_ms_per_clip": {name: round(min(v), 1) for name, v in consumer.items()},
+        "rounds": {name: [round(v, 2) for v in vals] for name, vals in rates.items()},
         "cpu_count": os.cpu_count(),
         "load_avg_1min": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         "machine": platform.machine(),
         "torch": torch.__version__,
     }
-    if "pipeline_float32" in best:
-        result["pipeline_float32_clips_per_s"] = round(best["pipeline_float32"], 2)
-        result["ratio_float32"] = round(best["pipeline_float32"] / best["raw"], 3)
-        result["round_ratios_float32"] = _ratios(rates["pipeline_float32"], rates["raw"])
-        result["cpu_ratio_float32"] = round(least_cpu["raw"] / least_cpu["pipeline_float32"], 3)
     print(json.dumps(result, indent=2))
 
 

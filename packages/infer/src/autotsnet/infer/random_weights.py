@@ -3,8 +3,11 @@
 A freshly built network is a poor parity target: the last BN of every MBConv3D block and
 of every GloRe unit starts with gamma = 0, so every residual branch outputs zero and an
 export could get those branches wrong without changing the logits. :func:`randomize`
-gives every parameter a seeded value, sets every BN's gamma away from zero, calibrates
-the BN running statistics on random clips (as precise-BN does on data), and scales the
+gives every parameter a seeded value, sets every BN's gamma away from zero (to 0.05-0.1 on
+the output BN of GloRe units: their branch is cubic in its input, and a full-strength random
+one makes a few inputs explode to logits of ~50 where fp32 itself is off by 2e-4), calibrates
+the BN running statistics on random clips (as precise-BN does on data; variances are
+floored so no channel gets a huge gain), and scales the
 classifier so the logits have unit standard deviation. The result is deterministic for a
 seed and never touches the global RNG.
 """
@@ -18,7 +21,12 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from autotsnet.models.blocks.glore import GloRe3D
+
 __all__ = ["randomize"]
+
+_VAR_FLOOR = 1e-3
+_VAR_REL_FLOOR = 0.05
 
 
 def _fan_in(weight: torch.Tensor) -> int:
@@ -46,11 +54,13 @@ def randomize(
     """
     gen = torch.Generator().manual_seed(seed)
     last_linear: nn.Linear | None = None
+    cubic = {id(m.blocker) for m in model.modules() if isinstance(m, GloRe3D)}
     for mod in model.modules():
         if isinstance(mod, _BatchNorm):
             if mod.weight is not None and mod.bias is not None:
-                mod.weight.copy_(0.5 + 0.5 * torch.rand(mod.weight.shape, generator=gen))
-                mod.bias.copy_(0.1 * torch.randn(mod.bias.shape, generator=gen))
+                low, high = (0.05, 0.1) if id(mod) in cubic else (0.5, 1.0)
+                mod.weight.copy_(low + (high - low) * torch.rand(mod.weight.shape, generator=gen))
+                mod.bias.copy_(0.1 * low / 0.5 * torch.randn(mod.bias.shape, generator=gen))
             continue
         if isinstance(mod, nn.Linear):
             last_linear = mod
@@ -93,3 +103,9 @@ def _calibrate_bn(
         for bn, m in zip(bns, momenta, strict=True):
             bn.momentum = m
         model.eval()
+    for bn in bns:
+        var = bn.running_var
+        if isinstance(var, torch.Tensor) and var.numel():
+            # A channel that barely varied on the few calibration clips would get a gain of
+            # ~100 and amplify rounding noise; real trained nets do not look like that.
+            var.clamp_(min=max(_VAR_FLOOR, _VAR_REL_FLOOR * float(var.median())))

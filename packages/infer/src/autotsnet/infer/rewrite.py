@@ -4,10 +4,10 @@ ONNX Runtime's CPU provider has fast NCHWc kernels for 2-D depthwise convolution
 grouped 3-D convolution as one small GEMM per channel, which made the depthwise convs of
 MBConv3D blocks about 80% of auto_tsnet_s's ONNX Runtime time. The rewrite is exact::
 
-    x (B, C, T, H, W) ── pad T by t//2 ─┬─ x[:, :, 0:T]   -> (B, C*T, H, W) ─ dwconv2d(w[:, 0]) ─┐
-                                        ├─ x[:, :, 1:T+1] -> (B, C*T, H, W) ─ dwconv2d(w[:, 1]) ─┤ sum
-                                        └─ ...                                                   ┘
-    -> (B, C, T, H', W')
+    x (B, C, T, H, W) ─ pad T by t//2 ─┬─ x[:, :, 0:T]   -> (B, C*T, H, W) ─ dwconv2d(tap 0) ─┐
+                                       ├─ x[:, :, 1:T+1] -> (B, C*T, H, W) ─ dwconv2d(tap 1) ─┤
+                                       └─ ...                                                 ┘
+    sum -> (B, C, T, H', W')
 
 Folding frames into channels is a free reshape of a contiguous tensor; each 2-D kernel is
 the 3-D kernel's temporal tap ``w[:, :, i]`` repeated for every frame, so the frame count T
@@ -74,7 +74,7 @@ class DepthwiseConv3dAs2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map ``(B, C, T, H, W)`` to ``(B, C, T, ceil(H/s), ceil(W/s))``."""
-        b, c, t, h, w = x.shape
+        h, w = x.shape[-2], x.shape[-1]
         ct = self.channels * self.frames
         p = self.taps // 2
         if p:

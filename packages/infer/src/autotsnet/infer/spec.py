@@ -101,7 +101,7 @@ class TensorSpec:
                 isinstance(s, str) and s
             )
             if not ok:
-                raise ModelDirError(f"{where}.shape[{i}] = {s!r}: expected a positive int or a name")
+                raise ModelDirError(f"{where}.shape[{i}] = {s!r}: expected a positive int or name")
         stream = d.get("stream")
         frames = d.get("frames")
         stride = d.get("temporal_stride")
@@ -321,9 +321,7 @@ def find_sidecar(path: str | Path) -> Path:
     if p.is_dir():
         if (p / SIDECAR_NAME).is_file():
             return p / SIDECAR_NAME
-        versions = sorted(
-            (int(c.name), c) for c in p.iterdir() if c.is_dir() and c.name.isdigit()
-        )
+        versions = sorted((int(c.name), c) for c in p.iterdir() if c.is_dir() and c.name.isdigit())
         for _, v in reversed(versions):
             if (v / SIDECAR_NAME).is_file():
                 return v / SIDECAR_NAME

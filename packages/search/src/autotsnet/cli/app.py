@@ -7,8 +7,12 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 
 from autotsnet.cli.data import app as data_app
+from autotsnet.cli.demo import register as register_demo
+from autotsnet.cli.export import register as register_export
 from autotsnet.cli.models import register as register_model_commands
+from autotsnet.cli.predict import register as register_predict
 from autotsnet.cli.search import register as register_search
+from autotsnet.cli.serve import register as register_serve
 from autotsnet.cli.train import register as register_train
 
 app = typer.Typer(
@@ -47,6 +51,10 @@ app.add_typer(data_app, name="data", help="Dataset tools: check for damaged vide
 register_model_commands(app)  # zoo, genome, flops, draw, space
 register_search(app)  # search
 register_train(app)  # train, eval
+register_demo(app)  # demo
+register_export(app)  # export (onnx, tensorrt, triton)
+register_predict(app)  # predict
+register_serve(app)  # serve
 
 
 def main() -> None:

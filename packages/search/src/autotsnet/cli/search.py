@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from autotsnet.cli._errors import fail, user_errors
 from autotsnet.search.config import SearchConfig, SearchError, parse_steps, plan_steps
 from autotsnet.search.data import VideoSearchData
+from autotsnet.search.parsec import alpha_batch
 from autotsnet.search.progressive import run_search, search_space, with_inputs
 
 __all__ = ["register", "search"]
@@ -73,6 +74,13 @@ def search(
         str, typer.Option("--space-scale", help="full (Table 1) or tiny (CPU minutes).")
     ] = "full",
     batch_size: Annotated[int, typer.Option("--batch-size", help="Clips per batch.")] = 16,
+    alpha_batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--alpha-batch-size",
+            help="Clips each sample is scored on (default: half of --batch-size).",
+        ),
+    ] = None,
     importance: Annotated[
         str, typer.Option("--importance", help="accuracy (Auto-TSNet) or likelihood (PARSEC).")
     ] = "accuracy",
@@ -113,6 +121,7 @@ def search(
         kernel_mode="crop" if kernel_mode == "crop" else "separate",
         seed=seed,
         max_iters=max_iters,
+        alpha_batch_size=alpha_batch_size,
     )
     plan_steps(config)  # bad steps/targets/epochs fail before the dataset is opened
     rank, world, device = _init_distributed()
@@ -120,7 +129,14 @@ def search(
     space = search_space(config)
     genome = with_inputs(space.base, config.frames, config.crop)
     batches = VideoSearchData(
-        data, genome, batch_size=batch_size, seed=seed, workers=workers, rank=rank, world=world
+        data,
+        genome,
+        batch_size=batch_size,
+        seed=seed,
+        workers=workers,
+        rank=rank,
+        world=world,
+        alpha_batch_size=alpha_batch(alpha_batch_size, batch_size),
     )
     console = Console(stderr=True)
     with Progress(

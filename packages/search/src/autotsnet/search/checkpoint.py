@@ -1,14 +1,24 @@
-"""Atomic search checkpoints and JSON/JSONL outputs (tmp file + fsync + ``os.replace``)."""
+"""Search checkpoints and JSON/JSONL outputs, written atomically.
+
+The atomic writers are shared with the rest of the project: text goes through
+:func:`autotsnet.data.classmap.atomic_write_text` and checkpoints through
+:func:`autotsnet.train.checkpoint.save_checkpoint` (tmp file + fsync + ``os.replace``, plus a
+format marker and a checksum). A search checkpoint holds only tensors and plain values, so it
+is loaded with ``torch.load(weights_only=True)``: a file that would import code is refused.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from autotsnet.data.classmap import atomic_write_text
+from autotsnet.search.config import SearchError
+from autotsnet.train.checkpoint import CHECKPOINT_FORMAT
+from autotsnet.train.checkpoint import save_checkpoint as _save_atomic
 
 __all__ = [
     "CHECKPOINT",
@@ -20,37 +30,33 @@ __all__ = [
 ]
 
 CHECKPOINT = "checkpoint.pt"
-
-
-def _atomic(path: Path, write: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically."""
-    _atomic(path, lambda fh: fh.write(text.encode("utf-8")))
+_KIND = "search"
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """``torch.save`` ``state`` to ``path`` atomically."""
-    _atomic(path, lambda fh: torch.save(state, fh))
+    """``torch.save`` ``state`` (tensors and plain values only) to ``path`` atomically."""
+    _save_atomic(path, {"kind": _KIND, **state})
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Load a checkpoint written by :func:`save_checkpoint` (CPU tensors)."""
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    if not isinstance(state, dict):
-        raise ValueError(f"{path}: not a search checkpoint")
+    """Load a checkpoint written by :func:`save_checkpoint` (CPU tensors, ``weights_only``).
+
+    Raises:
+        SearchError: If the file is unreadable, unsafe or not a search checkpoint.
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types here; all mean "unusable"
+        first = (str(exc).strip().splitlines() or [""])[0][:160]
+        raise SearchError(
+            f"{path}: not a usable search checkpoint ({type(exc).__name__}: {first})"
+        ) from None
+    if (
+        not isinstance(state, dict)
+        or state.get("format") != CHECKPOINT_FORMAT
+        or state.get("kind") != _KIND
+    ):
+        raise SearchError(f"{path}: not a search checkpoint")
     return state
 
 

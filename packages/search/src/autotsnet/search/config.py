@@ -41,6 +41,10 @@ class SearchConfig:
         kernel_mode: Depthwise kernel sharing of the supernet.
         seed: Seed of sampling, data order and dropout.
         max_iters: Cap on iterations per epoch (None: one pass over the weight split).
+        alpha_batch_size: Clips each sampled architecture is scored on per iteration (the
+            alpha / validation batch); None: half the weight batch, rounded up. The paper
+            does not fix it; a smaller one makes a PARSEC step cheaper (its no-grad
+            validation forward is the main overhead over plain training).
     """
 
     targets_gflops: tuple[float, ...]
@@ -61,6 +65,7 @@ class SearchConfig:
     kernel_mode: KernelMode = "crop"
     seed: int = 0
     max_iters: int | None = None
+    alpha_batch_size: int | None = None
 
     def fingerprint(self) -> dict[str, Any]:
         """Everything that changes the result (a resumed run must match it)."""
@@ -105,6 +110,8 @@ def plan_steps(config: SearchConfig) -> list[StepPlan]:
         )
     if config.samples < 1:
         raise SearchError(f"--samples {config.samples}: must be at least 1")
+    if config.alpha_batch_size is not None and config.alpha_batch_size < 1:
+        raise SearchError(f"--alpha-batch-size {config.alpha_batch_size}: must be at least 1")
     if any(t <= 0 for t in config.targets_gflops) or any(e < 1 for e in config.epochs):
         raise SearchError("--target-gflops must be positive and --epochs at least 1")
     n = len(steps)

@@ -126,6 +126,8 @@ class VideoSearchData:
         alpha_fraction: Share of each class held out for alpha.
         rank: This process's rank (DDP: each rank reads its own shard).
         world: Number of processes.
+        alpha_batch_size: Samples per alpha batch (None: ``batch_size``); pass the search's
+            ``alpha_batch_size`` so that no clip is decoded only to be dropped.
 
     Raises:
         DataError: If the dataset is missing, empty or too small for one batch per part.
@@ -142,6 +144,7 @@ class VideoSearchData:
         alpha_fraction: float = 0.5,
         rank: int = 0,
         world: int = 1,
+        alpha_batch_size: int | None = None,
     ) -> None:
         items, class_map = open_dataset(source, "train")
         self.class_names = tuple(class_map.names)
@@ -151,12 +154,13 @@ class VideoSearchData:
                 f"{source}: the search needs at least 2 classes, found {self.num_classes}"
             )
         w_items, a_items = split_items(items, alpha_fraction)
-        need = batch_size
-        if len(w_items) < need or len(a_items) < need:
+        a_batch = batch_size if alpha_batch_size is None else alpha_batch_size
+        if len(w_items) < batch_size or len(a_items) < a_batch:
             raise DataError(
                 f"{source}: too small for the search: {len(items)} training videos split into "
-                f"{len(w_items)} (weights) + {len(a_items)} (alpha); each part needs at least "
-                f"--batch-size ({batch_size}) videos"
+                f"{len(w_items)} (weights) + {len(a_items)} (alpha); the weight part needs at "
+                f"least --batch-size ({batch_size}) videos and the alpha part at least "
+                f"{a_batch} (the alpha batch)"
             )
         samplings = sampling_from_genome(genome)
         transform = TrainTransform.from_input_spec(genome.sparse.input)
@@ -171,7 +175,7 @@ class VideoSearchData:
         )
         self._val = self._loader(
             ClipDataset(a_items, samplings, transform, seed=seed + 1, train=False),
-            batch_size,
+            a_batch,
             workers,
             seed + 1,
             rank,

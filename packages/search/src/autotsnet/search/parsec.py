@@ -3,7 +3,8 @@
 ::
 
     A_1..A_K ~ P(A | alpha)                         (each rank draws its own K)
-    validation batch, batch-stat BN, no grad:       acc_k, LL_k = -sum CE
+    validation (alpha) batch, batch-stat BN, no grad:  acc_k, LL_k = -sum CE
+        (``alpha_batch_size`` clips; default half the weight batch, see below)
     all-gather (A, acc, LL, FLOPs) over ranks       -> K x world samples
     omega = acc / sum acc      (importance="accuracy", Auto-TSNet)
           | softmax(LL / tau)  (importance="likelihood", PARSEC)
@@ -13,6 +14,12 @@
              all-reduce the gradients (sum), SGD step; average BN statistics over ranks.
 
 Only one sampled network is alive at a time, so memory is that of one training step.
+
+The alpha batch: the paper does not fix the size of the validation batch the K samples are
+scored on. Its no-grad forward is the main cost of a PARSEC step over a plain training step
+(at K = 1 a full-size batch adds about a third of a training step), so by default it takes
+half as many clips as the weight batch (``alpha_batch_size``); pass the weight batch size to
+score on full batches.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from autotsnet.search.supernet import Clips, Supernet
 
 __all__ = [
     "Importance",
+    "alpha_batch",
     "Parsec",
     "ParsecConfig",
     "StepStats",
@@ -55,6 +63,9 @@ class ParsecConfig:
         temperature: Divides the log-likelihoods before the softmax (1 = PARSEC exact).
         beta: Weight of the hinge FLOPs penalty.
         target_flops: FLOPs (MACs per view) target of the hinge.
+        alpha_batch_size: Clips of the validation batch each sample is evaluated on (the
+            first ones of the batch given to :meth:`Parsec.step`); None: half the weight
+            batch, rounded up (see :func:`alpha_batch`).
     """
 
     samples: int = 8
@@ -62,6 +73,7 @@ class ParsecConfig:
     temperature: float = 1.0
     beta: float = 1.0
     target_flops: float = 1.0
+    alpha_batch_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -153,11 +165,8 @@ class Parsec:
 
     def evaluate(self, genome: Genome, clips: Clips, labels: torch.Tensor) -> tuple[float, float]:
         """``(accuracy, log-likelihood)`` of ``genome`` on a batch, batch-stat BN, no grad."""
-        was = self.supernet.training
-        self.supernet.eval()
-        with torch.no_grad(), bn_batch_stats_only():
+        with torch.no_grad(), bn_batch_stats_only(), self.supernet.evaluation():
             logits = self.supernet(clips, genome)
-        self.supernet.train(was)
         acc = float((logits.argmax(1) == labels).float().mean())
         ll = -float(F.cross_entropy(logits, labels, reduction="sum"))
         return acc, ll
@@ -170,6 +179,7 @@ class Parsec:
     ) -> StepStats:
         """One PARSEC iteration on a training batch and a validation batch."""
         cfg = self.config
+        val = _first(val, alpha_batch(cfg.alpha_batch_size, len(train[1])))
         local = self.dist.sample(cfg.samples, generator)
         genomes = [self.genome(row) for row in local]
         evals = [self.evaluate(g, *val) for g in genomes]
@@ -190,7 +200,8 @@ class Parsec:
         rank, _ = _world()
         mine = omega[rank * cfg.samples : (rank + 1) * cfg.samples]
         self.w_opt.zero_grad(set_to_none=True)
-        self.supernet.train()
+        if not self.supernet.training:
+            self.supernet.train()
         clips, labels = train
         total = 0.0
         for g, w in zip(genomes, mine.tolist(), strict=True):
@@ -209,6 +220,22 @@ class Parsec:
             omega=omega.tolist(),
             train_loss=_sum_scalar(total),
         )
+
+
+def alpha_batch(requested: int | None, weight_batch: int) -> int:
+    """Clips of the alpha batch: ``requested``, or half the weight batch (rounded up)."""
+    if requested is not None:
+        return requested
+    return max(1, -(-weight_batch // 2))
+
+
+def _first(batch: tuple[Clips, torch.Tensor], n: int) -> tuple[Clips, torch.Tensor]:
+    clips, labels = batch
+    if len(labels) <= n:
+        return batch
+    if isinstance(clips, torch.Tensor):
+        return clips[:n], labels[:n]
+    return tuple(c[:n] for c in clips), labels[:n]
 
 
 def _sum_scalar(x: float) -> float:

@@ -270,6 +270,7 @@ def run_search(
                 temperature=config.temperature,
                 beta=config.beta,
                 target_flops=plan.target_gflops * 1e9,
+                alpha_batch_size=config.alpha_batch_size,
             ),
             weight_optimizer=w_opt,
             alpha_optimizer=a_opt,

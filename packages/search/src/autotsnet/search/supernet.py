@@ -14,7 +14,8 @@ inherited weights in; its outputs equal ``Supernet(clips, genome)``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -48,6 +49,9 @@ from autotsnet.search.dynamic_blocks import (
 )
 
 __all__ = ["Clips", "Supernet", "SupernetError", "recalibrate_bn"]
+
+_CACHE = 4096
+"""Genomes remembered by the per-genome caches of :class:`Supernet` before they are reset."""
 
 Clips = torch.Tensor | Sequence[torch.Tensor]
 """One clip tensor (single stream) or ``(sparse, dense)``."""
@@ -179,10 +183,47 @@ class Supernet(nn.Module):
         self.fc2 = nn.Linear(max_genome.head.hidden, num_classes)
         self.dropout_generator: torch.Generator | None = None
         """When set, training-mode dropout draws its mask from this generator (resumable)."""
+        self._checked: set[Genome] = set()
+        self._cols: dict[tuple[Genome, str, torch.device], list[torch.Tensor | None]] = {}
+        self._moded: list[nn.Module] | None = None
+
+    # ------------------------------------------------------------------ modes
+    @contextlib.contextmanager
+    def evaluation(self) -> Iterator[None]:
+        """Eval mode for the duration of the block, then back to the previous mode.
+
+        Equivalent to ``eval()`` followed by ``train(previous)``, but only switches the
+        modules whose forward reads ``training`` (the supernet itself, batch norms, dropout)
+        instead of walking all of them twice: a measurable cost per PARSEC evaluation on
+        small networks.
+        """
+        if self._moded is None:
+            kinds = (nn.modules.batchnorm._BatchNorm, nn.Dropout)
+            self._moded = [self, *(m for m in self.modules() if isinstance(m, kinds))]
+        saved = [m.training for m in self._moded]
+        for m in self._moded:
+            m.training = False
+        try:
+            yield
+        finally:
+            for m, was in zip(self._moded, saved, strict=True):
+                m.training = was
 
     # ------------------------------------------------------------------ checks
     def check(self, genome: Genome) -> None:
-        """Raise :class:`SupernetError` if ``genome`` is outside this supernet."""
+        """Raise :class:`SupernetError` if ``genome`` is outside this supernet.
+
+        Genomes that passed are remembered (genomes are immutable), so a search checks each
+        sampled architecture once.
+        """
+        if genome in self._checked:
+            return
+        self._check(genome)
+        if len(self._checked) >= _CACHE:
+            self._checked.clear()
+        self._checked.add(genome)
+
+    def _check(self, genome: Genome) -> None:
         mg = self.max_genome
         if genome.head != mg.head:
             raise SupernetError(f"head = {genome.head}: the supernet was built with {mg.head}")
@@ -257,15 +298,12 @@ class Supernet(nn.Module):
             if len(clips) < 2:
                 raise SupernetError("a two-stream genome needs (sparse, dense) clips")
             xd = self.dense.stem(clips[1])
-            cols: torch.Tensor | None = None
+            cols = self._sparse_cols(genome, xs.device)
             for i in range(n):
-                xs = self.sparse.run_group(i, xs, sp, cols)
+                xs = self.sparse.run_group(i, xs, sp, cols[i])
                 xd = self.dense.run_group(i, xd, de, None)
                 if i < n - 1:
-                    op = genome.fusion[i]
-                    width = xs.shape[1]
-                    xs = self._fuse(i, op, xs, xd)
-                    cols = self._fusion_cols(i, width, op, xs.shape[1] - width, xs.device)
+                    xs = self._fuse(i, genome.fusion[i], xs, xd)
             feats = [
                 self.sparse_head(xs, head_width(genome, sp)),
                 self.dense_head(xd, head_width(genome, de)),
@@ -283,11 +321,41 @@ class Supernet(nn.Module):
         return out
 
     def _head_cols(self, genome: Genome, device: torch.device) -> torch.Tensor:
-        parts = [
-            off + torch.arange(head_width(genome, s), device=device)
-            for off, s in zip((0, self._head_max[0]), genome.streams.values(), strict=False)
-        ]
-        return torch.cat(parts)
+        key = (genome, "head", device)
+        cached = self._cols.get(key)
+        if cached is None:
+            parts = [
+                off + torch.arange(head_width(genome, s), device=device)
+                for off, s in zip((0, self._head_max[0]), genome.streams.values(), strict=False)
+            ]
+            cached = self._remember(key, [torch.cat(parts)])
+        out = cached[0]
+        assert out is not None
+        return out
+
+    def _remember(
+        self, key: tuple[Genome, str, torch.device], value: list[torch.Tensor | None]
+    ) -> list[torch.Tensor | None]:
+        if len(self._cols) >= _CACHE:
+            self._cols.clear()
+        self._cols[key] = value
+        return value
+
+    def _sparse_cols(self, genome: Genome, device: torch.device) -> list[torch.Tensor | None]:
+        """Input columns of each sparse group's first block (None: a channel prefix)."""
+        key = (genome, "sparse", device)
+        cached = self._cols.get(key)
+        if cached is not None:
+            return cached
+        n = len(genome.sparse.groups)
+        cols: list[torch.Tensor | None] = [None] * n
+        if genome.dense is not None:
+            for i in range(n - 1):
+                op = genome.fusion[i]
+                width = genome.sparse.groups[i].width
+                fused = fused_width(op, genome.dense.groups[i].width, genome.alpha)
+                cols[i + 1] = self._fusion_cols(i, width, op, fused, device)
+        return self._remember(key, cols)
 
     # ------------------------------------------------------------------ subnet
     def subnet(self, genome: Genome) -> VideoNet:
@@ -300,15 +368,12 @@ class Supernet(nn.Module):
         net = build_model(genome, num_classes=self.num_classes)
         dev = self.fc2.weight.device
         n = len(genome.sparse.groups)
-        sparse_cols: list[torch.Tensor | None] = [None] * n
+        sparse_cols = self._sparse_cols(genome, dev)
         if genome.dense is not None:
             assert isinstance(net, TwoStreamNet) and self.dense is not None
             assert self.dense_head is not None
             for i in range(n - 1):
                 op = genome.fusion[i]
-                width = genome.sparse.groups[i].width
-                fused = fused_width(op, genome.dense.groups[i].width, genome.alpha)
-                sparse_cols[i + 1] = self._fusion_cols(i, width, op, fused, dev)
                 if op == "time_strided_conv":
                     dyn_f, static_f = self.fusions[i], net.fusions[i]
                     assert isinstance(dyn_f, DynamicTConv)

@@ -1,0 +1,368 @@
+"""Study: searched genome vs random genomes of the same FLOPs; progressive vs one-step search.
+
+Per seed, on the built-in synthetic video dataset at the tiny scale of the space (CPU):
+
+1. generate (or reuse) a synthetic dataset seeded by the seed;
+2. run the progressive search (``sparse, dense, attention``) and the one-step search with the
+   same total epochs (library API: :func:`autotsnet.search.run_search` on
+   :class:`autotsnet.search.data.VideoSearchData`, as ``autotsnet search`` does);
+3. sample ``--randoms`` genomes uniformly from the whole tiny space (``SearchSpace.sample``
+   over all steps) whose analytic FLOPs lie within ``+/- --flops-tol`` of the progressive
+   genome's, by rejection sampling with a seeded :class:`random.Random` and a retry cap;
+4. train the two searched genomes and the random ones from scratch with the same
+   :class:`autotsnet.train.TrainConfig` and seed, and evaluate each on the val split
+   (10x1 views, top-1).
+
+Writes ``OUT/seed<S>/result.json`` per seed, ``OUT/aggregate.json`` and ``OUT/table.md``.
+Every finished piece (search, training, evaluation) is kept on disk and skipped when the
+script is run again, so an interrupted study resumes where it stopped::
+
+    .venv/bin/python tools/experiments/search_vs_random.py --out runs/study --seeds 0,1,2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import random
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from autotsnet.data.synth import generate_synthetic
+from autotsnet.models.cost import estimate
+from autotsnet.models.genome import Genome, load_genome
+from autotsnet.models.space import STEPS, SearchSpace
+from autotsnet.search.config import SearchConfig
+from autotsnet.search.data import VideoSearchData
+from autotsnet.search.progressive import run_search
+from autotsnet.train import TrainConfig, train
+from autotsnet.train.evaluate import evaluate
+
+__all__ = ["main", "random_genomes", "run_seed"]
+
+logger = logging.getLogger("search_vs_random")
+
+MODES: tuple[str, ...] = ("progressive", "one_step")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Atomic JSON write (tmp file + fsync + os.replace)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        f.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _flops(genome: Genome, num_classes: int) -> float:
+    return float(estimate(genome, num_classes=num_classes).flops)
+
+
+def random_genomes(
+    space: SearchSpace,
+    target_flops: float,
+    num_classes: int,
+    *,
+    count: int,
+    tol: float,
+    rng: random.Random,
+    max_tries: int,
+    exclude: set[str],
+) -> tuple[list[Genome], int]:
+    """``count`` distinct uniform samples of the whole space within ``target * (1 +/- tol)``.
+
+    Returns the genomes and the number of draws it took. Raises RuntimeError after
+    ``max_tries`` draws without enough accepted genomes.
+    """
+    lo, hi = target_flops * (1 - tol), target_flops * (1 + tol)
+    out: list[Genome] = []
+    seen = set(exclude)
+    for tries in range(1, max_tries + 1):
+        g = space.sample(rng)
+        if g.genome_id in seen or not lo <= _flops(g, num_classes) <= hi:
+            continue
+        seen.add(g.genome_id)
+        out.append(g.replace(name=f"random_{len(out)}"))
+        if len(out) == count:
+            return out, tries
+    raise RuntimeError(
+        f"only {len(out)} of {count} random genomes within {lo / 1e9:.4g}-{hi / 1e9:.4g} "
+        f"GFLOPs after {max_tries} draws"
+    )
+
+
+def _search(
+    args: argparse.Namespace, seed: int, mode: str, data_dir: Path, seed_dir: Path
+) -> dict[str, Any]:
+    summary_path = seed_dir / f"search_{mode}.json"
+    if summary_path.exists():
+        return dict(_read_json(summary_path))
+    out = seed_dir / f"search_{mode}"
+    config = SearchConfig(
+        targets_gflops=args.targets,
+        epochs=args.search_epochs,
+        steps=STEPS,
+        one_step=mode == "one_step",
+        samples=args.samples,
+        importance=args.importance,
+        lr_weights=args.search_lr,
+        lr_alpha=args.lr_alpha,
+        space_scale="tiny",
+        seed=seed,
+        **({"alpha_batch_size": args.alpha_batch} if args.alpha_batch else {}),
+    )
+    space = SearchSpace.table1(scale="tiny")
+    batches = VideoSearchData(
+        data_dir, space.base, batch_size=args.search_batch, seed=seed, workers=args.workers
+    )
+    resumed = (out / "checkpoint.pt").exists()
+    t0 = time.perf_counter()
+    result = run_search(config, batches, out, resume=True)
+    wall = time.perf_counter() - t0
+    records = [json.loads(x) for x in (out / "search.jsonl").read_text().splitlines() if x]
+    last = records[-1]
+    per_step = dict(last["entropy_per_step"])
+    max_entropy = _max_entropy(space, mode)
+    summary = {
+        "mode": mode,
+        "genome": str(result.genome_path),
+        "genome_id": result.genome.genome_id,
+        "gflops": _flops(result.genome, batches.num_classes) / 1e9,
+        "end_entropy": math.fsum(per_step.values()),
+        "end_entropy_per_step": per_step,
+        "max_entropy": max_entropy,
+        "end_entropy_fraction": math.fsum(per_step.values()) / max_entropy,
+        "epoch_seconds": math.fsum(r["seconds"] for r in records),
+        "wall_seconds": None if resumed else wall,
+        "epochs": len(records),
+        "last_argmax_proxy_acc": last["argmax_val_acc"],
+    }
+    _write_json(summary_path, summary)
+    logger.info("seed %d %s search: %s", seed, mode, summary)
+    return summary
+
+
+def _max_entropy(space: SearchSpace, mode: str) -> float:
+    """Entropy of the uniform distribution over every searched variable (both modes: all)."""
+    del mode
+    return math.fsum(math.log(len(v.choices)) for s in STEPS for v in space.variables(s))
+
+
+def _train_eval(
+    args: argparse.Namespace, seed: int, genome: Genome, data_dir: Path, run_dir: Path
+) -> dict[str, Any]:
+    result_path = run_dir / "result.json"
+    if result_path.exists():
+        return dict(_read_json(result_path))
+    config = TrainConfig(
+        epochs=args.train_epochs,
+        batch_size=args.train_batch,
+        lr=args.train_lr,
+        warmup_epochs=args.warmup_epochs,
+        workers=args.workers,
+        seed=seed,
+        precise_bn=0,
+        ckpt_every_steps=0,
+        keep_last=1,
+        flip=False,
+        device="cpu",
+    )
+    t0 = time.perf_counter()
+    if not (run_dir / "final.pt").exists():
+        train(genome, data_dir, run_dir, config, resume=True, progress=False)
+    train_s = time.perf_counter() - t0
+    ev = evaluate(run_dir / "final.pt", data_dir, views="10x1", device="cpu")
+    result = {
+        "genome_id": genome.genome_id,
+        "name": genome.name,
+        "gflops": _flops(genome, len(ev["per_class"])) / 1e9,
+        "top1": ev["top1"],
+        "mean_class_acc": ev["mean_class_acc"],
+        "num_evaluated": ev["num_evaluated"],
+        "train_seconds": train_s,
+        "train_config": config.to_dict(),
+    }
+    _write_json(result_path, result)
+    logger.info(
+        "seed %d %s (%s, %.4g GFLOPs): top-1 %.3f",
+        seed,
+        genome.name,
+        genome.genome_id,
+        result["gflops"],
+        result["top1"],
+    )
+    return result
+
+
+def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    """Everything of one seed; returns (and writes) ``seed<S>/result.json``."""
+    seed_dir = Path(args.out) / f"seed{seed}"
+    final = seed_dir / "result.json"
+    if final.exists():
+        return dict(_read_json(final))
+    data_dir = Path(args.out) / "data" / f"seed{seed}"
+    info = generate_synthetic(
+        data_dir,
+        classes=args.classes,
+        videos_per_class=args.videos_per_class,
+        seed=seed,
+        frames=args.frames,
+        size=(args.size, args.size),
+        workers=args.workers or 1,
+    )
+    num_classes = len(info.classes)
+    searches = {m: _search(args, seed, m, data_dir, seed_dir) for m in MODES}
+    searched = {m: load_genome(Path(searches[m]["genome"])) for m in MODES}
+    space = SearchSpace.table1(scale="tiny")
+    randoms_path = seed_dir / "random_genomes.json"
+    if randoms_path.exists():
+        saved = _read_json(randoms_path)
+        randoms = [Genome.from_dict(d) for d in saved["genomes"]]
+    else:
+        target = _flops(searched["progressive"], num_classes)
+        randoms, tries = random_genomes(
+            space,
+            target,
+            num_classes,
+            count=args.randoms,
+            tol=args.flops_tol,
+            rng=random.Random(seed),
+            max_tries=args.max_tries,
+            exclude={g.genome_id for g in searched.values()},
+        )
+        _write_json(
+            randoms_path,
+            {"draws": tries, "tol": args.flops_tol, "genomes": [g.to_dict() for g in randoms]},
+        )
+    runs: dict[str, dict[str, Any]] = {}
+    for m in MODES:
+        g = searched[m].replace(name=f"searched_{m}")
+        runs[f"searched_{m}"] = _train_eval(args, seed, g, data_dir, seed_dir / f"train_{m}")
+    for i, g in enumerate(randoms):
+        runs[f"random_{i}"] = _train_eval(args, seed, g, data_dir, seed_dir / f"train_random{i}")
+    rand = [runs[f"random_{i}"]["top1"] for i in range(len(randoms))]
+    top1 = runs["searched_progressive"]["top1"]
+    result = {
+        "seed": seed,
+        "data": str(data_dir),
+        "searches": searches,
+        "runs": runs,
+        "random_top1": rand,
+        "random_mean_top1": statistics.fmean(rand),
+        "random_std_top1": statistics.stdev(rand) if len(rand) > 1 else 0.0,
+        "random_gflops": [runs[f"random_{i}"]["gflops"] for i in range(len(randoms))],
+        "searched_top1": top1,
+        "searched_beats_random_mean": top1 > statistics.fmean(rand),
+        "searched_rank_among_randoms": 1 + sum(r > top1 for r in rand),
+    }
+    _write_json(final, result)
+    return result
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def aggregate(results: list[dict[str, Any]], command: str) -> tuple[dict[str, Any], str]:
+    """Aggregate JSON and the markdown table of finished seeds."""
+    seeds = [r["seed"] for r in results]
+    agg: dict[str, Any] = {"seeds": seeds, "command": command}
+    rows = []
+    for key, label in (
+        ("searched_top1", "progressive searched, top-1"),
+        ("random_mean_top1", "random (mean of seed's randoms), top-1"),
+    ):
+        m, s = _mean_std([r[key] for r in results])
+        agg[key] = {"mean": m, "std": s, "per_seed": [r[key] for r in results]}
+        rows.append((label, [r[key] for r in results], m, s, "{:.3f}"))
+    wins = sum(bool(r["searched_beats_random_mean"]) for r in results)
+    agg["searched_beats_random_mean_seeds"] = wins
+    for mode in MODES:
+        for key, fmt in (
+            ("end_entropy", "{:.2f}"),
+            ("end_entropy_fraction", "{:.3f}"),
+            ("epoch_seconds", "{:.0f}"),
+            ("gflops", "{:.5f}"),
+        ):
+            vals = [float(r["searches"][mode][key]) for r in results]
+            m, s = _mean_std(vals)
+            agg[f"{mode}_{key}"] = {"mean": m, "std": s, "per_seed": vals}
+            rows.append((f"{mode}: search {key}", vals, m, s, fmt))
+        vals = [float(r["runs"][f"searched_{mode}"]["top1"]) for r in results]
+        m, s = _mean_std(vals)
+        agg[f"{mode}_trained_top1"] = {"mean": m, "std": s, "per_seed": vals}
+        rows.append((f"{mode}: trained top-1", vals, m, s, "{:.3f}"))
+    head = "| quantity | " + " | ".join(f"seed {s}" for s in seeds) + " | mean +/- std |"
+    lines = [head, "|" + "---|" * (len(seeds) + 2)]
+    for label, vals, m, s, fmt in rows:
+        cells = " | ".join(fmt.format(v) for v in vals)
+        lines.append(f"| {label} | {cells} | {fmt.format(m)} +/- {fmt.format(s)} |")
+    lines.append("")
+    lines.append(
+        f"Progressive searched genome above its randoms' mean on {wins}/{len(seeds)} seeds"
+    )
+    return agg, "\n".join(lines) + "\n"
+
+
+def _parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    floats = lambda s: tuple(float(x) for x in s.split(","))  # noqa: E731
+    ints = lambda s: tuple(int(x) for x in s.split(","))  # noqa: E731
+    p.add_argument("--out", type=Path, default=Path("runs/study"))
+    p.add_argument("--seeds", type=ints, default=(0, 1, 2))
+    p.add_argument("--classes", type=int, default=6)
+    p.add_argument("--videos-per-class", type=int, default=24)
+    p.add_argument("--frames", type=int, default=32)
+    p.add_argument("--size", type=int, default=48)
+    p.add_argument("--targets", type=floats, default=(0.0015, 0.0035, 0.004))
+    p.add_argument("--search-epochs", type=ints, default=(8, 4, 4))
+    p.add_argument("--samples", type=int, default=4)
+    p.add_argument("--importance", choices=("accuracy", "likelihood"), default="accuracy")
+    p.add_argument("--search-batch", type=int, default=8)
+    p.add_argument("--search-lr", type=float, default=0.1)
+    p.add_argument("--lr-alpha", type=float, default=0.025)
+    p.add_argument("--alpha-batch", type=int, default=0, help="0: the library default")
+    p.add_argument("--randoms", type=int, default=5)
+    p.add_argument("--flops-tol", type=float, default=0.1)
+    p.add_argument("--max-tries", type=int, default=20000)
+    p.add_argument("--train-epochs", type=int, default=15)
+    p.add_argument("--train-batch", type=int, default=8)
+    p.add_argument("--train-lr", type=float, default=0.1)
+    p.add_argument("--warmup-epochs", type=float, default=1.0)
+    p.add_argument("--workers", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    return p.parse_args()
+
+
+def main() -> None:
+    """Run (or resume) every seed, then write the aggregate JSON and markdown table."""
+    import sys
+
+    args = _parse()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    torch.set_num_threads(args.threads)
+    command = " ".join([".venv/bin/python", "tools/experiments/search_vs_random.py", *sys.argv[1:]])
+    results = []
+    for seed in args.seeds:
+        results.append(run_seed(args, seed))
+        agg, table = aggregate(results, command)
+        _write_json(Path(args.out) / "aggregate.json", agg)
+        (Path(args.out) / "table.md").write_text(table, encoding="utf-8")
+    print(json.dumps(agg, indent=2))
+
+
+if __name__ == "__main__":
+    main()
