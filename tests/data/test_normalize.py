@@ -111,6 +111,7 @@ def test_clip_dataset_uint8_matches_float(synth_root: SynthInfo, train: bool) ->
         assert ua.shape == fa.shape == (3, 2, 24, 24) and ub.shape == fb.shape
         na, nb = normalize_batch((ua, ub), MEAN, STD)
         assert torch.allclose(na, fa, atol=TOL) and torch.allclose(nb, fb, atol=TOL)
+        assert torch.equal(na, fa) and torch.equal(nb, fb)  # same arithmetic on the CPU
         assert torch.equal(_unnormalize(fb, MEAN, STD).round().to(torch.uint8), ub)
         assert torch.equal(ua, ub[:, ::2])  # shared window and crop
 

@@ -11,7 +11,13 @@ from autotsnet.models.cost import estimate
 from autotsnet.models.genome import Genome
 from autotsnet.models.space import SearchSpace
 from autotsnet.search.distribution import ArchDistribution
-from autotsnet.search.parsec import Parsec, ParsecConfig, hinge_weights, importance_weights
+from autotsnet.search.parsec import (
+    Parsec,
+    ParsecConfig,
+    alpha_batch,
+    hinge_weights,
+    importance_weights,
+)
 from autotsnet.search.supernet import Clips, Supernet
 
 
@@ -93,3 +99,43 @@ def test_planted_accuracy_wins(tiny_space: SearchSpace, importance: str) -> None
     assert int(torch.argmax(probs)) == variables[0].choices.index(5)
     assert float(probs.detach().max()) > 0.6
     assert d.entropy() < h0
+
+
+def test_alpha_batch_default_is_half_the_weight_batch() -> None:
+    assert alpha_batch(None, 8) == 4
+    assert alpha_batch(None, 7) == 4
+    assert alpha_batch(None, 1) == 1
+    assert alpha_batch(3, 8) == 3
+
+
+class _Counting(Parsec):
+    """Records how many clips every architecture is scored on."""
+
+    seen: list[int]
+
+    def evaluate(self, genome: Genome, clips: Clips, labels: torch.Tensor) -> tuple[float, float]:
+        self.seen.append(len(labels))
+        return super().evaluate(genome, clips, labels)
+
+
+@pytest.mark.parametrize(("alpha_batch_size", "expected"), [(None, 2), (1, 1), (4, 4)])
+def test_alpha_batch_size_limits_the_scoring_batch(
+    tiny_space: SearchSpace, alpha_batch_size: int | None, expected: int
+) -> None:
+    base = tiny_space.base_for_step("sparse")
+    d = ArchDistribution(tiny_space.variables("sparse")[:2])
+    torch.manual_seed(0)
+    net = Supernet(tiny_space.max_cost_genome(), num_classes=3)
+    p = _Counting(
+        net,
+        d,
+        genome_of=lambda a: tiny_space.decode(a, base=base),
+        flops_of=lambda g: 1.0,
+        config=ParsecConfig(samples=2, target_flops=2.0, alpha_batch_size=alpha_batch_size),
+        weight_optimizer=torch.optim.SGD(net.parameters(), lr=0.0),
+        alpha_optimizer=torch.optim.Adam(d.parameters(), lr=0.1),
+    )
+    p.seen = []
+    x, y = (torch.randn(4, 3, 2, 32, 32),), torch.tensor([0, 1, 2, 0])
+    p.step((x, y), (x, y), torch.Generator().manual_seed(0))
+    assert p.seen == [expected, expected]

@@ -98,3 +98,23 @@ def test_recalibrate_bn_matches_batch_statistics(tiny_space: SearchSpace) -> Non
     torch.testing.assert_close(
         stem_bn.running_mean, feat.mean(dim=(0, 2, 3, 4)), atol=1e-5, rtol=1e-4
     )
+
+
+def test_evaluation_context_equals_eval_and_restores_modes(tiny_space: SearchSpace) -> None:
+    net = _perturbed(tiny_space, "crop")
+    g = tiny_space.sample(random.Random(5))
+    clips = _clips(True)
+    net.eval()
+    want = net(clips, g)
+    net.train()
+    before = {name: m.training for name, m in net.named_modules()}
+    with net.evaluation():
+        got = net(clips, g)
+        got_again = net(clips, g)  # cached columns and checks give the same result
+    torch.testing.assert_close(got, want)
+    torch.testing.assert_close(got_again, want)
+    assert {name: m.training for name, m in net.named_modules()} == before
+    assert all(before.values())
+    torch.manual_seed(0)
+    train_out = net(clips, g)  # back in training mode: batch statistics, dropout
+    assert (train_out - want).abs().max() > 1e-4

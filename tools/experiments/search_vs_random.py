@@ -29,6 +29,7 @@ import math
 import os
 import random
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -52,15 +53,19 @@ logger = logging.getLogger("search_vs_random")
 MODES: tuple[str, ...] = ("progressive", "one_step")
 
 
-def _write_json(path: Path, data: Any) -> None:
-    """Atomic JSON write (tmp file + fsync + os.replace)."""
+def _write_text(path: Path, text: str) -> None:
+    """Atomic write (tmp file + fsync + os.replace)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as f:
-        f.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    _write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def _read_json(path: Path) -> Any:
@@ -122,11 +127,16 @@ def _search(
         lr_alpha=args.lr_alpha,
         space_scale="tiny",
         seed=seed,
-        **({"alpha_batch_size": args.alpha_batch} if args.alpha_batch else {}),
+        alpha_batch_size=args.alpha_batch or args.search_batch,
     )
     space = SearchSpace.table1(scale="tiny")
     batches = VideoSearchData(
-        data_dir, space.base, batch_size=args.search_batch, seed=seed, workers=args.workers
+        data_dir,
+        space.base,
+        batch_size=args.search_batch,
+        seed=seed,
+        workers=args.workers,
+        alpha_batch_size=config.alpha_batch_size,
     )
     resumed = (out / "checkpoint.pt").exists()
     t0 = time.perf_counter()
@@ -135,7 +145,7 @@ def _search(
     records = [json.loads(x) for x in (out / "search.jsonl").read_text().splitlines() if x]
     last = records[-1]
     per_step = dict(last["entropy_per_step"])
-    max_entropy = _max_entropy(space, mode)
+    max_entropy = _max_entropy(space)
     summary = {
         "mode": mode,
         "genome": str(result.genome_path),
@@ -155,9 +165,8 @@ def _search(
     return summary
 
 
-def _max_entropy(space: SearchSpace, mode: str) -> float:
+def _max_entropy(space: SearchSpace) -> float:
     """Entropy of the uniform distribution over every searched variable (both modes: all)."""
-    del mode
     return math.fsum(math.log(len(v.choices)) for s in STEPS for v in space.variables(s))
 
 
@@ -334,7 +343,7 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--search-batch", type=int, default=8)
     p.add_argument("--search-lr", type=float, default=0.1)
     p.add_argument("--lr-alpha", type=float, default=0.025)
-    p.add_argument("--alpha-batch", type=int, default=0, help="0: the library default")
+    p.add_argument("--alpha-batch", type=int, default=0, help="0: same as --search-batch")
     p.add_argument("--randoms", type=int, default=5)
     p.add_argument("--flops-tol", type=float, default=0.1)
     p.add_argument("--max-tries", type=int, default=20000)
@@ -349,8 +358,6 @@ def _parse() -> argparse.Namespace:
 
 def main() -> None:
     """Run (or resume) every seed, then write the aggregate JSON and markdown table."""
-    import sys
-
     args = _parse()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)
@@ -360,7 +367,7 @@ def main() -> None:
         results.append(run_seed(args, seed))
         agg, table = aggregate(results, command)
         _write_json(Path(args.out) / "aggregate.json", agg)
-        (Path(args.out) / "table.md").write_text(table, encoding="utf-8")
+        _write_text(Path(args.out) / "table.md", table)
     print(json.dumps(agg, indent=2))
 
 

@@ -208,11 +208,10 @@ def train_command(
             names = ("--tiny", "--no-flip", "--deterministic", "--resume", "--overwrite")
             args += [n for n, on in zip((*names, "--no-progress"), switches, strict=True) if on]
             rc = subprocess.call(torchrun_command(nproc, args))
-            if rc:
+            if rc:  # the failing process has printed its own error line
                 typer.echo(f"error: torchrun exited with code {rc}", err=True)
                 raise typer.Exit(rc)
-            _print_train_summary(json.loads((out / "report.json").read_text()), out)
-            return
+            return  # rank 0 of the child processes printed the summary
         report = train(
             g, data, out, config, resume=resume, overwrite=overwrite,
             progress=not no_progress, val_data=val_data, dist=info,

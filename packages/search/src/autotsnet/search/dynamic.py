@@ -34,8 +34,13 @@ Columns = int | torch.Tensor
 def select_columns(weight: torch.Tensor, cols: Columns) -> torch.Tensor:
     """Take input columns (dim 1) of a weight: a prefix or ``index_select``."""
     if isinstance(cols, int):
-        return weight[:, :cols]
+        return weight if cols == weight.shape[1] else weight[:, :cols]
     return weight.index_select(1, cols)
+
+
+def _prefix(t: torch.Tensor, n: int) -> torch.Tensor:
+    """``t[:n]``, or ``t`` itself when that is all of it (one autograd node less)."""
+    return t if n == t.shape[0] else t[:n]
 
 
 class _BNState:
@@ -63,15 +68,16 @@ class DynamicBatchNorm3d(nn.BatchNorm3d):
         """Normalise ``(B, C, T, H, W)`` with the sliced parameters and statistics."""
         c = x.shape[1]
         assert self.running_mean is not None and self.running_var is not None
+        weight, bias = _prefix(self.weight, c), _prefix(self.bias, c)
         if _BNState.batch_stats_only:
-            return F.batch_norm(x, None, None, self.weight[:c], self.bias[:c], True, 0.0, self.eps)
+            return F.batch_norm(x, None, None, weight, bias, True, 0.0, self.eps)
         use_batch = self.training
         return F.batch_norm(
             x,
-            self.running_mean[:c],
-            self.running_var[:c],
-            self.weight[:c],
-            self.bias[:c],
+            _prefix(self.running_mean, c),
+            _prefix(self.running_var, c),
+            weight,
+            bias,
             use_batch,
             self.momentum if self.momentum is not None else 0.1,
             self.eps,
@@ -111,8 +117,8 @@ class DynamicPointwise(nn.Module):
 
     def forward(self, x: torch.Tensor, out: int, cols: Columns | None = None) -> torch.Tensor:
         """Apply ``weight[:out, cols]``; ``cols`` defaults to the prefix ``x.shape[1]``."""
-        w = select_columns(self.weight[:out], x.shape[1] if cols is None else cols)
-        b = None if self.bias is None else self.bias[:out]
+        w = select_columns(_prefix(self.weight, out), x.shape[1] if cols is None else cols)
+        b = None if self.bias is None else _prefix(self.bias, out)
         return F.conv3d(x, w, b, stride=self.stride)
 
     def copy_to(self, conv: nn.Conv3d | nn.Conv1d, cols: Columns | None = None) -> None:
@@ -178,9 +184,12 @@ class DynamicDepthwise(nn.Module):
         if (t, k) not in self.kernels:
             raise ValueError(f"kernel {t}x{k}x{k} is not in this supernet ({self.kernels})")
         if self.mode == "separate":
-            sep: torch.Tensor = self.weights[f"t{t}k{k}"][:channels]
-            return sep
-        w: torch.Tensor = self.weights["max"][:channels]
+            return _prefix(self.weights[f"t{t}k{k}"], channels)
+        w = _prefix(self.weights["max"], channels)
+        if (t, k) == (self.t_max, self.k_max):
+            return w
+        if k == self.k_max:
+            return w[:, :, _crop(self.t_max, t)]
         return w[:, :, _crop(self.t_max, t), _crop(self.k_max, k), _crop(self.k_max, k)]
 
     def forward(self, x: torch.Tensor, t: int, k: int) -> torch.Tensor:

@@ -40,10 +40,10 @@ from autotsnet.search.supernet import Clips, Supernet
 
 __all__ = [
     "Importance",
-    "alpha_batch",
     "Parsec",
     "ParsecConfig",
     "StepStats",
+    "alpha_batch",
     "expected_flops",
     "hinge_weights",
     "importance_weights",

@@ -252,12 +252,13 @@ class _Trainer:
         self.metrics = MetricsLog(self.out, enabled=self.info.is_main, resume_at=resume_at)
         total = cfg.epochs * self.steps_per_epoch
         started = time.perf_counter()
+        finished_before = self.epoch >= cfg.epochs  # the same on every process
         try:
             with RunProgress(enabled=self.show_progress, total=total, done=self.step) as bar:
                 self.bar = bar
                 for epoch in range(self.epoch, cfg.epochs):
                     self._epoch(epoch)
-                if self.epoch >= cfg.epochs and not (self.out / "final.pt").exists():
+                if finished_before:  # resumed after the end: make sure final.pt exists
                     self._checkpoint(final=True)
         finally:
             self.metrics.close()
@@ -340,7 +341,7 @@ class _Trainer:
             update = torch.cat([update, update.new_tensor([float(n)])])
         self.epoch_stats += update
         self.window_stats += update
-        self._bar_loss = float("nan") if not self.show_progress else float(loss)
+        self._bar_loss = float(loss.detach()) if self.show_progress else float("nan")
 
     def _log_step(self, epoch: int) -> None:
         w = all_reduce_sum(self.window_stats, self.info)
