@@ -74,3 +74,34 @@ def test_submit_before_start_is_an_error() -> None:
     batcher = MicroBatcher(lambda f: f["x"])
     with pytest.raises(RuntimeError, match="start"):
         asyncio.run(batcher.submit(_feeds(1, 0.0)))
+
+
+def test_pending_callback_lets_lone_requests_run_at_once_and_others_wait() -> None:
+    runs: list[int] = []
+    pending = [0]
+
+    def run(feeds: dict[str, np.ndarray]) -> np.ndarray:
+        runs.append(feeds["x"].shape[0])
+        return feeds["x"]
+
+    async def go() -> float:
+        batcher = MicroBatcher(run, max_rows=64, max_wait_s=5.0, pending=lambda: pending[0])
+        await batcher.start()
+        try:
+            t0 = asyncio.get_running_loop().time()
+            await batcher.submit(_feeds(1, 0.0))  # nobody else is coming: no 5 s wait
+            lone = asyncio.get_running_loop().time() - t0
+            pending[0] = 1  # a second request is still decoding: the first one waits for it
+
+            async def late() -> np.ndarray:
+                await asyncio.sleep(0.2)
+                pending[0] = 0
+                return await batcher.submit(_feeds(2, 1.0))
+
+            await asyncio.gather(batcher.submit(_feeds(1, 2.0)), late())
+            return lone
+        finally:
+            await batcher.stop()
+
+    lone = asyncio.run(go())
+    assert lone < 1.0 and runs == [1, 3]

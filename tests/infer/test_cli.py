@@ -121,7 +121,8 @@ def test_predict_export_and_checkpoint_agree(
     paths = [str(v) for v in videos[:2]]
     outs = []
     for model in (str(exported), str(checkpoint), str(exported / "model.onnx")):
-        result = _run("predict", model, *paths, "--views", VIEWS, "--topk", "2", "--json")
+        args = ("--views", VIEWS, "--topk", "2", "--threads", "1", "--json")
+        result = _run("predict", model, *paths, *args)
         assert result.exit_code == 0, result.output
         outs.append(json.loads(result.stdout))
     assert outs[0]["providers"] == ["CPUExecutionProvider"]

@@ -19,6 +19,12 @@ from autotsnet.models import Genome, VideoNet, shrink, zoo
 from .conftest import tiny_model
 
 
+def _session(path: Path) -> ort.InferenceSession:
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
 def _dims(vi: onnx.ValueInfoProto) -> list[int | str]:
     return [d.dim_param or d.dim_value for d in vi.type.tensor_type.shape.dim]
 
@@ -46,7 +52,7 @@ def test_every_zoo_genome_exports_with_parity(names: list[str], tmp_path: Path) 
     assert graph.opset_import[0].version >= 17
     specs = input_specs(g, crop=g.sparse.input.train_crop)
     clips = example_inputs(specs, (5,), generator=torch.Generator().manual_seed(9))
-    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    session = _session(tmp_path / "model.onnx")
     got = session.run(None, {s.name: c.numpy() for s, c in zip(specs, clips, strict=True)})[0]
     with torch.no_grad():
         ref = model(*clips).numpy()
@@ -90,7 +96,7 @@ def test_heads(head: str, model: VideoNet, genome: Genome, tmp_path: Path) -> No
     options = ExportOptions(head=head)  # type: ignore[arg-type]
     result = export_onnx(model, genome, tmp_path, class_names=["a", "b"], options=options)
     assert result.max_abs_diff <= FP32_TOLERANCE
-    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    session = _session(tmp_path / "model.onnx")
     specs = input_specs(genome, crop=32)
     gen = torch.Generator().manual_seed(3)
     clips = example_inputs(specs, (2, 3), generator=gen)  # 2 videos x 3 views

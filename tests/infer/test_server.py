@@ -39,7 +39,7 @@ def server(exported: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     cmd = [
         sys.executable, "-m", "autotsnet.cli", "serve", str(exported), "--port", str(port),
         "--provider", "cpu", "--threads", "1", "--views", VIEWS, "--max-upload-mb", str(LIMIT_MB),
-        "--batch-wait-ms", "400", "--decode-workers", "2", "--log-level", "warning",
+        "--batch-wait-ms", "3000", "--decode-workers", "2", "--log-level", "warning",
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     with log.open("w") as fh:

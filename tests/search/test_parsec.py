@@ -101,9 +101,8 @@ def test_planted_accuracy_wins(tiny_space: SearchSpace, importance: str) -> None
     assert d.entropy() < h0
 
 
-def test_alpha_batch_default_is_half_the_weight_batch() -> None:
-    assert alpha_batch(None, 8) == 4
-    assert alpha_batch(None, 7) == 4
+def test_alpha_batch_default_is_the_weight_batch() -> None:
+    assert alpha_batch(None, 8) == 8
     assert alpha_batch(None, 1) == 1
     assert alpha_batch(3, 8) == 3
 
@@ -118,7 +117,7 @@ class _Counting(Parsec):
         return super().evaluate(genome, clips, labels)
 
 
-@pytest.mark.parametrize(("alpha_batch_size", "expected"), [(None, 2), (1, 1), (4, 4)])
+@pytest.mark.parametrize(("alpha_batch_size", "expected"), [(None, 3), (1, 1), (2, 2)])
 def test_alpha_batch_size_limits_the_scoring_batch(
     tiny_space: SearchSpace, alpha_batch_size: int | None, expected: int
 ) -> None:
@@ -136,6 +135,7 @@ def test_alpha_batch_size_limits_the_scoring_batch(
         alpha_optimizer=torch.optim.Adam(d.parameters(), lr=0.1),
     )
     p.seen = []
-    x, y = (torch.randn(4, 3, 2, 32, 32),), torch.tensor([0, 1, 2, 0])
-    p.step((x, y), (x, y), torch.Generator().manual_seed(0))
+    x, y = (torch.randn(3, 3, 2, 32, 32),), torch.tensor([0, 1, 2])
+    vx, vy = (torch.randn(4, 3, 2, 32, 32),), torch.tensor([0, 1, 2, 0])
+    p.step((x, y), (vx, vy), torch.Generator().manual_seed(0))
     assert p.seen == [expected, expected]

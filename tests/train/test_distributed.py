@@ -3,6 +3,7 @@ global batch."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -46,12 +47,12 @@ def test_two_gloo_processes_follow_one_process(
 
     state = load_checkpoint(ddp / "final.pt")
     assert state["config"]["world_size"] == 2 and state["step"] == 4
+    report = json.loads((ddp / "report.json").read_text())
+    assert report["world_size"] == 2 and report["ranks_in_sync"] is True
     a, b = _losses(single), _losses(ddp)
     assert len(a) == len(b) == 4
-    # Same samples per step and averaged gradients: only per-process BN batch statistics
-    # (4 clips instead of 8) separate the runs.
+    # Same clips per step, gradients averaged over the processes, losses averaged for the
+    # log. Only BatchNorm differs: each process normalises over its own 4 clips (SyncBN is
+    # CUDA-only), which moves the losses by about 1% here.
     for step, (x, y) in enumerate(zip(a, b, strict=True), 1):
-        assert y == pytest.approx(x, rel=0.05), f"step {step}: 1 process {x}, 2 processes {y}"
-    ws, wd = load_checkpoint(single / "final.pt")["model"], state["model"]
-    drift = max(float((ws[k].float() - wd[k].float()).abs().max()) for k in ws if "weight" in k)
-    assert drift < 0.05
+        assert y == pytest.approx(x, rel=0.03), f"step {step}: 1 process {x}, 2 processes {y}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -40,8 +41,8 @@ def test_warmup_then_cosine() -> None:
     assert f[10] == pytest.approx(1.0)
     assert f[55] == pytest.approx(0.01 + 0.99 * 0.5)
     assert f[100] == pytest.approx(0.01)
-    assert all(a < b for a, b in zip(f[:10], f[1:11], strict=True))
-    assert all(a >= b for a, b in zip(f[10:], f[11:], strict=True))
+    assert all(a < b for a, b in itertools.pairwise(f[:11]))
+    assert all(a >= b for a, b in itertools.pairwise(f[10:]))
 
 
 def test_scheduler_steps_per_step() -> None:
@@ -66,6 +67,7 @@ def test_scheduler_steps_per_step() -> None:
         ({"amp": "fp8"}, "amp"),
         ({"device": "tpu"}, "device"),
         ({"warmup_epochs": 10, "epochs": 5}, "warmup_epochs"),
+        ({"warmup_epochs": -1.0}, "warmup_epochs"),
         ({"label_smoothing": 1.0}, "label_smoothing"),
     ],
 )
@@ -74,11 +76,17 @@ def test_config_rejects_bad_values(changes: dict[str, object], field: str) -> No
         TrainConfig(**changes)  # type: ignore[arg-type]
 
 
+def test_default_warmup_keeps_x3d_ratio() -> None:
+    assert TrainConfig(epochs=300).warmup == pytest.approx(35.0)
+    assert TrainConfig(epochs=30).warmup == pytest.approx(3.5)
+    assert TrainConfig(epochs=30, warmup_epochs=0).warmup == 0
+
+
 def test_config_roundtrip_and_differences() -> None:
     cfg = TrainConfig(epochs=3, batch_size=8)
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
     other = cfg.replace(workers=9, lr=0.1)
-    assert cfg.differences(other) == ["lr: 0.4 != 0.1"]  # workers may change on resume
+    assert cfg.differences(other) == ["lr 0.4 (run: 0.1)"]  # workers may change on resume
     with pytest.raises(TrainError, match="unknown field 'bogus'"):
         TrainConfig.from_dict({"bogus": 1})
 

@@ -80,7 +80,7 @@ def test_existing_run_is_never_overwritten_silently(
     run.mkdir()
     (run / "metrics.jsonl").write_text("precious\n")
     (run / "notes.txt").write_text("mine\n")
-    with pytest.raises(TrainError, match="already holds a run .* --resume .* --overwrite"):
+    with pytest.raises(TrainError, match=r"already holds a run .* --resume .* --overwrite"):
         train(tiny_two_stream, synth_small, run, quick_config(epochs=1), progress=False)
     assert (run / "metrics.jsonl").read_text() == "precious\n"
     assert sorted(p.name for p in run.iterdir()) == ["metrics.jsonl", "notes.txt"]
@@ -122,14 +122,16 @@ def test_resume_checks_genome_options_and_classes(
     tmp_path: Path, trained_run: Path, synth_small: Path, tiny_two_stream: Genome
 ) -> None:
     cfg = quick_config(epochs=1)
-    with pytest.raises(TrainError, match="options differ .* lr: 0.05 != 0.5"):
+    with pytest.raises(TrainError, match=r"options differ .*\(lr 0.5 \(run: 0.05\)\)"):
         train(tiny_two_stream, synth_small, trained_run, cfg.replace(lr=0.5), resume=True)
     other = shrink(zoo.get("x3d_xs"))
     with pytest.raises(TrainError, match="holds genome auto_tsnet_s_tiny"):
         train(other, synth_small, trained_run, cfg, resume=True)
     items = sorted((synth_small / "train").rglob("*.mp4"))
-    (tmp_path / "six.txt").write_text("".join(f"{p} {'abcdef'[i % 6]}\n" for i, p in enumerate(items)))
-    with pytest.raises(TrainError, match="dataset has 6 classes but checkpoint .* trained on 4"):
+    (tmp_path / "six.txt").write_text(
+        "".join(f"{p} {'abcdef'[i % 6]}\n" for i, p in enumerate(items))
+    )
+    with pytest.raises(TrainError, match=r"dataset has 6 classes but checkpoint .* trained on 4"):
         train(tiny_two_stream, tmp_path / "six.txt", trained_run, cfg, resume=True)
 
 

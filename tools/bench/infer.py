@@ -6,9 +6,9 @@ weights (BN calibrated on noise). The ONNX graph is the one ``autotsnet export``
 (TorchScript exporter, depthwise Conv3d rewritten as Conv2d taps); ``ort_no_dw2d`` is the
 same export without that rewrite, to show what it buys. Every backend uses the same number
 of threads (default 1: on a machine shared with other jobs, OpenMP barriers make every
-multi-threaded eager op wait for a preempted thread, which slowed eager PyTorch 10-30x in
-our runs and would flatter ONNX Runtime), and the backends are timed in interleaved rounds
-in one process so that other jobs on the machine disturb them alike.
+multi-threaded eager op wait for a preempted thread, which slowed eager PyTorch ~11x in
+our runs (docs/deploy.md) and would flatter ONNX Runtime), and the backends are timed in
+interleaved rounds in one process so that other jobs on the machine disturb them alike.
 
 Per (model, batch, backend): ``clips_per_s`` (batch / median wall time), ``p50_ms`` and
 ``p95_ms`` (wall time per call), ``cpu_ms_per_clip`` (median process CPU time per call /

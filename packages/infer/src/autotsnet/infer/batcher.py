@@ -7,7 +7,9 @@ Each request submits the rows of its video (its views) and awaits its share of t
     submit(C: 10 rows) ─┘                                                     ─ split 10/10/10
 
 The model runs in one dedicated thread, so the event loop keeps accepting and decoding
-uploads meanwhile and the session is never called from two threads at once.
+uploads meanwhile and the session is never called from two threads at once. With a
+``pending`` callback (requests still uploading or decoding, which may join), a batch stops
+waiting as soon as nobody else can join: a lone request is never delayed.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class MicroBatcher:
         max_rows: Most rows per run (a single larger submission still runs, alone).
         max_wait_s: How long the first submission waits for others to join.
         on_batch: Called with ``(requests, rows, seconds)`` after each run.
+        pending: Number of requests that may still submit (e.g. being decoded); when it is
+            0 and the queue is empty, the batch runs without waiting.
     """
 
     def __init__(
@@ -53,6 +57,7 @@ class MicroBatcher:
         max_rows: int = 64,
         max_wait_s: float = 0.005,
         on_batch: Callable[[int, int, float], None] | None = None,
+        pending: Callable[[], int] | None = None,
     ) -> None:
         if max_rows < 1:
             raise ValueError("max_rows must be at least 1")
@@ -60,6 +65,7 @@ class MicroBatcher:
         self.max_rows = max_rows
         self.max_wait_s = max(0.0, max_wait_s)
         self._on_batch = on_batch
+        self._pending = pending
         self._queue: asyncio.Queue[_Job] | None = None
         self._task: asyncio.Task[None] | None = None
         self._pool: ThreadPoolExecutor | None = None
@@ -115,6 +121,8 @@ class MicroBatcher:
             batch, rows = [first], first.rows
             deadline = loop.time() + self.max_wait_s
             while rows < self.max_rows:
+                if self._nobody_else():
+                    break
                 job = await self._next(max(0.0, deadline - loop.time()))
                 if job is None:
                     break
@@ -126,6 +134,15 @@ class MicroBatcher:
             batch = [j for j in batch if not j.future.done()]  # clients that gave up
             if batch:
                 await self._execute(batch, loop)
+
+    def _nobody_else(self) -> bool:
+        assert self._queue is not None
+        return (
+            self._pending is not None
+            and self._carry is None
+            and self._queue.empty()
+            and self._pending() <= 0
+        )
 
     async def _execute(self, batch: list[_Job], loop: asyncio.AbstractEventLoop) -> None:
         names = list(batch[0].feeds)

@@ -20,6 +20,7 @@ from autotsnet.data.decode import VideoReader
 from autotsnet.data.sampling import ClipSampler, ShortVideo, StreamSampling
 from autotsnet.data.transforms import normalize
 from autotsnet.data.views import TestViews
+from autotsnet.infer.errors import InferError
 from autotsnet.infer.spec import ExportSpec
 
 __all__ = ["ViewBuilder", "decode_views"]
@@ -84,7 +85,7 @@ class ViewBuilder:
         try:
             parsed = TestViews.parse(text, short_side=pre.short_side, center_crop=pre.crop)
         except ValueError as exc:
-            raise ValueError(f"--views: {exc}") from None
+            raise InferError(f"--views: {exc}") from None
         tv = TestViews(
             clips=parsed.clips, crops=parsed.crops, short_side=pre.short_side, crop=pre.crop
         )

@@ -10,7 +10,7 @@ touches the global RNG.
 
 Conditioning matters, because the parity check compares fp32 runtimes at 1e-4: with every
 BN gamma in [0.5, 1], the 22 residual blocks of full-size auto_tsnet_s amplify rounding
-noise ~1.5x each, and PyTorch fp32 itself is 1e-4 away from fp64 on the logits. So the BNs
+noise so much that PyTorch fp32 itself drifted from fp64 by about 1e-4. So the BNs
 the model zero-initialises (residual-branch outputs) get gamma in [0.1, 0.3], and those of
 GloRe units (whose branch is cubic in its input) [0.05, 0.1]; the branches still carry
 10-30% of the signal, far more than any export bug could hide in.

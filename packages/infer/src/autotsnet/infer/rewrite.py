@@ -2,7 +2,8 @@
 
 ONNX Runtime's CPU provider has fast NCHWc kernels for 2-D depthwise convolutions but runs a
 grouped 3-D convolution as one small GEMM per channel, which made the depthwise convs of
-MBConv3D blocks about 80% of auto_tsnet_s's ONNX Runtime time. The rewrite is exact::
+MBConv3D blocks dominate auto_tsnet_s's ONNX Runtime time (without the rewrite ONNX Runtime
+is slower than eager PyTorch; see tools/bench/infer.py). The rewrite is exact::
 
     x (B, C, T, H, W) ─ pad T by t//2 ─┬─ x[:, :, 0:T]   -> (B, C*T, H, W) ─ dwconv2d(tap 0) ─┐
                                        ├─ x[:, :, 1:T+1] -> (B, C*T, H, W) ─ dwconv2d(tap 1) ─┤

@@ -128,8 +128,10 @@ class _State:
             max_rows=max(config.max_batch_rows, predictor.rows_per_video),
             max_wait_s=config.batch_wait_ms / 1000.0,
             on_batch=self.metrics.observe_batch,
+            pending=lambda: self.preparing,
         )
         self.inflight = 0
+        self.preparing = 0  # requests uploading or decoding: they may still join a batch
 
 
 def create_app(predictor: Predictor, config: ServerConfig | None = None) -> FastAPI:
@@ -238,14 +240,32 @@ def _install_routes(app: FastAPI, state: _State) -> None:
         state.inflight += 1
         state.metrics.inflight.inc()
         started = time.perf_counter()
+        token = _Preparing(state)
         try:
-            return await _classify(request, state, topk, started)
+            return await _classify(request, state, topk, started, token)
         finally:
+            token.done()
             state.inflight -= 1
             state.metrics.inflight.dec()
 
 
-async def _classify(request: Request, state: _State, topk: int, started: float) -> dict[str, Any]:
+class _Preparing:
+    """Counts a request in ``state.preparing`` until it reaches the batcher (or fails)."""
+
+    def __init__(self, state: _State) -> None:
+        self.state = state
+        self.active = True
+        state.preparing += 1
+
+    def done(self) -> None:
+        if self.active:
+            self.active = False
+            self.state.preparing -= 1
+
+
+async def _classify(
+    request: Request, state: _State, topk: int, started: float, token: _Preparing
+) -> dict[str, Any]:
     predictor, cfg, metrics = state.predictor, state.config, state.metrics
     upload = await receive_upload(
         request, dest_dir=state.upload_dir, max_bytes=cfg.max_upload_bytes
@@ -266,6 +286,7 @@ async def _classify(request: Request, state: _State, topk: int, started: float) 
     decode_s = time.perf_counter() - t_decode
     metrics.decode_seconds.observe(decode_s)
     t_model = time.perf_counter()
+    token.done()
     rows = await state.batcher.submit(feeds)
     scores = predictor.aggregate(rows)
     model_s = time.perf_counter() - t_model

@@ -91,7 +91,7 @@ def search(
         int | None,
         typer.Option(
             "--alpha-batch-size",
-            help="Clips each sample is scored on (default: half of --batch-size).",
+            help="Clips each sample is scored on (default: --batch-size).",
         ),
     ] = None,
     importance: Annotated[

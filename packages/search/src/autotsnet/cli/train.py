@@ -125,7 +125,7 @@ def train_command(
         float | None, typer.Option(help="Weight decay, never on BN/bias (default 5e-5).")
     ] = None,
     warmup_epochs: Annotated[
-        float | None, typer.Option(help="Linear warmup epochs (default 35).")
+        float | None, typer.Option(help="Linear warmup epochs (default 35/300 of --epochs).")
     ] = None,
     label_smoothing: Annotated[
         float | None, typer.Option(help="Label smoothing (default 0).")
@@ -164,6 +164,9 @@ def train_command(
     deterministic: Annotated[
         bool, typer.Option("--deterministic", help="Deterministic cuDNN (slower).")
     ] = False,
+    sync_bn: Annotated[
+        bool, typer.Option("--sync-bn", help="SyncBatchNorm across DDP processes (CUDA).")
+    ] = False,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue from RUN_DIR's newest good checkpoint.")
     ] = False,
@@ -192,6 +195,7 @@ def train_command(
         base = (load_run_config(out) if resume else None) or TrainConfig()
         extra = {"flip": False} if no_flip else {}
         extra |= {"deterministic": True} if deterministic else {}
+        extra |= {"sync_bn": True} if sync_bn else {}
         config = base.replace(**given, **extra)
         if nproc > 1:
             if info.distributed:
@@ -204,9 +208,12 @@ def train_command(
             args += [f"{_FLAGS[k]}={v}" for k, v in given.items()]
             flags = {"--val-data": val_data}
             args += [f"{k}={v}" for k, v in flags.items() if v is not None]
-            switches = (tiny, no_flip, deterministic, resume, overwrite, no_progress)
-            names = ("--tiny", "--no-flip", "--deterministic", "--resume", "--overwrite")
-            args += [n for n, on in zip((*names, "--no-progress"), switches, strict=True) if on]
+            switches = {
+                "--tiny": tiny, "--no-flip": no_flip, "--deterministic": deterministic,
+                "--sync-bn": sync_bn, "--resume": resume, "--overwrite": overwrite,
+                "--no-progress": no_progress,
+            }  # fmt: skip
+            args += [name for name, on in switches.items() if on]
             rc = subprocess.call(torchrun_command(nproc, args))
             if rc:  # the failing process has printed its own error line
                 typer.echo(f"error: torchrun exited with code {rc}", err=True)

@@ -42,9 +42,9 @@ class SearchConfig:
         seed: Seed of sampling, data order and dropout.
         max_iters: Cap on iterations per epoch (None: one pass over the weight split).
         alpha_batch_size: Clips each sampled architecture is scored on per iteration (the
-            alpha / validation batch); None: half the weight batch, rounded up. The paper
-            does not fix it; a smaller one makes a PARSEC step cheaper (its no-grad
-            validation forward is the main overhead over plain training).
+            alpha / validation batch); None: as many as the weight batch. The paper does not
+            fix it; a smaller one shortens the no-grad scoring forward, at the price of a
+            coarser score (see ``docs/search.md`` for measurements).
     """
 
     targets_gflops: tuple[float, ...]

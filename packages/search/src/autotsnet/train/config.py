@@ -38,7 +38,8 @@ class TrainConfig:
         momentum: SGD momentum.
         weight_decay: L2 penalty on conv and linear weights; never on BN or bias.
         nesterov: Nesterov momentum.
-        warmup_epochs: Linear warmup length in epochs (fractions allowed).
+        warmup_epochs: Linear warmup length in epochs (fractions allowed); None means
+            X3D's ratio, 35 of 300 epochs (see :attr:`warmup`).
         warmup_start: Learning rate at step 0 as a fraction of ``lr``.
         min_lr: Final learning rate of the cosine as a fraction of ``lr``.
         label_smoothing: Label smoothing of the cross-entropy.
@@ -54,6 +55,8 @@ class TrainConfig:
         flip: Random horizontal flip (switch off for direction-sensitive classes).
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         deterministic: Ask cuDNN for deterministic algorithms (slower on CUDA).
+        sync_bn: Synchronise BatchNorm statistics across DDP processes (CUDA only; on CPU
+            every process normalises over its own share of the batch).
     """
 
     epochs: int = 300
@@ -62,7 +65,7 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 5e-5
     nesterov: bool = False
-    warmup_epochs: float = 35.0
+    warmup_epochs: float | None = None
     warmup_start: float = 0.025
     min_lr: float = 0.0
     label_smoothing: float = 0.0
@@ -77,6 +80,7 @@ class TrainConfig:
     flip: bool = True
     device: str = "auto"
     deterministic: bool = False
+    sync_bn: bool = False
 
     def __post_init__(self) -> None:
         self.validate()
@@ -89,7 +93,6 @@ class TrainConfig:
                 _bad(name, getattr(self, name), "must be >= 1")
         non_negative = (
             "weight_decay",
-            "warmup_epochs",
             "workers",
             "clip_grad",
             "precise_bn",
@@ -110,13 +113,20 @@ class TrainConfig:
                 _bad(name, getattr(self, name), "must be a fraction of lr in [0, 1]")
         if self.amp not in ("auto", "bf16", "fp16", "off"):
             _bad("amp", self.amp, "must be one of auto, bf16, fp16, off")
-        if self.warmup_epochs > self.epochs:
-            _bad("warmup_epochs", self.warmup_epochs, f"must not exceed epochs ({self.epochs})")
+        if self.warmup_epochs is not None and not 0 <= self.warmup_epochs <= self.epochs:
+            _bad("warmup_epochs", self.warmup_epochs, f"must be in [0, epochs={self.epochs}]")
         dev = self.device
         if dev not in ("auto", "cpu", "cuda") and not (
             dev.startswith("cuda:") and dev[5:].isdigit()
         ):
             _bad("device", dev, "must be auto, cpu, cuda or cuda:N")
+
+    @property
+    def warmup(self) -> float:
+        """Warmup epochs in effect: ``warmup_epochs``, or ``epochs * 35 / 300``."""
+        if self.warmup_epochs is None:
+            return self.epochs * 35 / 300
+        return self.warmup_epochs
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of the fields."""
@@ -139,13 +149,13 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
     def differences(self, other: TrainConfig) -> list[str]:
-        """``name: mine != other`` for every field outside :data:`RESUMABLE_FIELDS` that
-        differs."""
+        """``"name X (run: Y)"`` for every field outside :data:`RESUMABLE_FIELDS` where this
+        config has X and ``other`` (the run being resumed) has Y."""
         out = []
         for f in dataclasses.fields(self):
             a, b = getattr(self, f.name), getattr(other, f.name)
             if f.name not in RESUMABLE_FIELDS and a != b:
-                out.append(f"{f.name}: {a!r} != {b!r}")
+                out.append(f"{f.name} {a!r} (run: {b!r})")
         return out
 
 

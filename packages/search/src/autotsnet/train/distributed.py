@@ -22,6 +22,7 @@ __all__ = [
     "barrier",
     "init_distributed",
     "resolve_device",
+    "same_on_all_ranks",
 ]
 
 
@@ -86,6 +87,25 @@ def all_reduce_sum(values: torch.Tensor, info: DistInfo) -> torch.Tensor:
     if info.distributed:
         dist.all_reduce(out, op=dist.ReduceOp.SUM)
     return out
+
+
+def same_on_all_ranks(module: torch.nn.Module, info: DistInfo) -> bool:
+    """True when every process holds bit-identical parameters (DDP's invariant).
+
+    BN running statistics are buffers and may differ between processes (each updates them
+    from its own batch; DDP re-broadcasts rank 0's at the next forward), so they are not
+    compared. Compares a position-weighted float64 checksum across processes (min == max).
+    """
+    tensors = [p.detach().double().reshape(-1) for p in module.parameters()]
+    flat = torch.cat([t for t in tensors if t.numel()]) if tensors else torch.zeros(1)
+    weights = torch.linspace(1.0, 2.0, flat.numel(), dtype=torch.float64, device=flat.device)
+    check = torch.stack([flat.sum(), (flat * weights).sum()])
+    if not info.distributed:
+        return True
+    low, high = check.clone(), check.clone()
+    dist.all_reduce(low, op=dist.ReduceOp.MIN)
+    dist.all_reduce(high, op=dist.ReduceOp.MAX)
+    return bool(torch.equal(low, high))
 
 
 def barrier(info: DistInfo) -> None:

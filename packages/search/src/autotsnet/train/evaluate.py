@@ -149,7 +149,7 @@ def evaluate_model(
     model.eval()
     device = next(model.parameters()).device
     scores, labels, preds_meta, failed = [], [], [], []
-    with RunProgress(enabled=progress, total=len(items), label="eval") as bar:
+    with RunProgress(enabled=progress, total=len(items), label="eval", unit="videos") as bar:
         for item, (clips, label, ok, reason) in zip(items, loader, strict=True):
             if not ok:
                 failed.append({"path": str(item.path), "reason": str(reason)})

@@ -41,6 +41,7 @@ from autotsnet.train.distributed import (
     barrier,
     init_distributed,
     resolve_device,
+    same_on_all_ranks,
 )
 from autotsnet.train.errors import TrainError
 from autotsnet.train.metrics import MetricsLog
@@ -148,6 +149,12 @@ class _Trainer:
         self.amp = _amp_dtype(self.cfg, device)
         self.per_rank = self.cfg.batch_size // info.world_size
         self.net = build_model(inputs.genome, num_classes=len(inputs.class_map)).to(device)
+        if self.cfg.sync_bn and info.distributed:
+            if device.type == "cuda":
+                convert = torch.nn.SyncBatchNorm.convert_sync_batchnorm
+                self.net = convert(self.net)  # type: ignore[no-untyped-call]
+            elif info.is_main:
+                logger.warning("--sync-bn needs CUDA; each process keeps its own BN statistics")
         self.model: torch.nn.Module = self.net
         self.optimizer = build_optimizer(self.net, self.cfg)
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp == torch.float16)
@@ -272,6 +279,7 @@ class _Trainer:
             params=sum(p.numel() for p in self.net.parameters()),
             elapsed_s=time.perf_counter() - started,
             failures=self.train_set.failure_log.summary() if self.info.is_main else None,
+            ranks_in_sync=same_on_all_ranks(self.net, self.info),
         )
         if self.info.is_main:
             finish_run(self.out, report)

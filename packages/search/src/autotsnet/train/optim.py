@@ -62,7 +62,7 @@ def lr_factor(step: int, *, total: int, warmup: int, warmup_start: float, min_lr
 def build_scheduler(optimizer: Optimizer, config: TrainConfig, steps_per_epoch: int) -> LambdaLR:
     """Per-step warmup + cosine; call ``scheduler.step()`` after every optimizer step."""
     total = config.epochs * steps_per_epoch
-    warmup = min(round(config.warmup_epochs * steps_per_epoch), total)
+    warmup = min(round(config.warmup * steps_per_epoch), total)
     fn = partial(
         lr_factor,
         total=total,

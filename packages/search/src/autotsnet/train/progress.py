@@ -29,10 +29,14 @@ class RunProgress:
         total: Steps of the whole run.
         done: Steps already done (resumed runs).
         label: Name of the outer bar.
+        unit: What one step is, for the rate column.
     """
 
-    def __init__(self, *, enabled: bool, total: int, done: int = 0, label: str = "train") -> None:
+    def __init__(
+        self, *, enabled: bool, total: int, done: int = 0, label: str = "train", unit: str = "steps"
+    ) -> None:
         self.enabled = enabled
+        self.unit = unit
         self._progress: Progress | None = None
         self._run: TaskID | None = None
         self._pass: TaskID | None = None
@@ -86,7 +90,7 @@ class RunProgress:
                 continue
             self._progress.advance(task, steps)
             speed = next(t.speed for t in self._progress.tasks if t.id == task)
-            rate = f"{speed:.2f} steps/s" if speed else ""
+            rate = f"{speed:.2f} {self.unit}/s" if speed else ""
             self._progress.update(task, rate=rate, info=info)
 
     def note(self, text: str) -> None:

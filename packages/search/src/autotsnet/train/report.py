@@ -26,6 +26,7 @@ def build_report(
     params: int,
     elapsed_s: float,
     failures: dict[str, Any] | None,
+    ranks_in_sync: bool = True,
 ) -> dict[str, Any]:
     """The ``report.json`` content, from the run's inputs and its ``metrics.jsonl``."""
     records = read_metrics(inputs.out / "metrics.jsonl")
@@ -53,6 +54,7 @@ def build_report(
         "steps": steps,
         "steps_per_epoch": steps_per_epoch,
         "world_size": world_size,
+        "ranks_in_sync": ranks_in_sync,
         "device": device,
         "amp": amp,
         "params": params,

@@ -162,6 +162,11 @@ def prepare_inputs(
         if found is not None:
             path, state = found
             _check_resume(path, state, (genome, class_map, config, data), info)
+            if info.is_main:
+                logger.info(
+                    "resuming from %s (epoch %d, batch %d, step %d)",
+                    path, state["epoch"], state["batch"], state["step"],
+                )  # fmt: skip
         elif list_checkpoints(ckpts):
             raise TrainError(
                 f"{ckpts}: no usable checkpoint to resume from; pass --overwrite to start over"
