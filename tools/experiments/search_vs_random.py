@@ -17,7 +17,10 @@ Writes ``OUT/seed<S>/result.json`` per seed, ``OUT/aggregate.json`` and ``OUT/ta
 Every finished piece (search, training, evaluation) is kept on disk and skipped when the
 script is run again, so an interrupted study resumes where it stopped::
 
-    .venv/bin/python tools/experiments/search_vs_random.py --out runs/study --seeds 0,1,2
+    .venv/bin/python tools/experiments/search_vs_random.py --out runs/study --seeds 0,1,2 \
+        --classes 4 --videos-per-class 32 --train-epochs 30 --train-lr 0.05 --threads 1
+
+Results and what they mean: ``docs/search.md`` (section "Search vs random").
 """
 
 from __future__ import annotations
@@ -332,8 +335,8 @@ def _parse() -> argparse.Namespace:
     ints = lambda s: tuple(int(x) for x in s.split(","))  # noqa: E731
     p.add_argument("--out", type=Path, default=Path("runs/study"))
     p.add_argument("--seeds", type=ints, default=(0, 1, 2))
-    p.add_argument("--classes", type=int, default=6)
-    p.add_argument("--videos-per-class", type=int, default=24)
+    p.add_argument("--classes", type=int, default=4)
+    p.add_argument("--videos-per-class", type=int, default=32)
     p.add_argument("--frames", type=int, default=32)
     p.add_argument("--size", type=int, default=48)
     p.add_argument("--targets", type=floats, default=(0.0015, 0.0035, 0.004))
@@ -347,12 +350,14 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--randoms", type=int, default=5)
     p.add_argument("--flops-tol", type=float, default=0.1)
     p.add_argument("--max-tries", type=int, default=20000)
-    p.add_argument("--train-epochs", type=int, default=15)
+    p.add_argument("--train-epochs", type=int, default=30)
     p.add_argument("--train-batch", type=int, default=8)
-    p.add_argument("--train-lr", type=float, default=0.1)
+    p.add_argument("--train-lr", type=float, default=0.05)
     p.add_argument("--warmup-epochs", type=float, default=1.0)
     p.add_argument("--workers", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--threads", type=int, default=1, help="torch threads (more than free cores: far slower)"
+    )
     return p.parse_args()
 
 

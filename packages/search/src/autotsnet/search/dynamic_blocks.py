@@ -171,7 +171,7 @@ class DynamicGloRe(nn.Module):
         s_n, n_n = glore_widths(c, self.state_ratio, self.node_ratio)
         s = self.conv_state(x, s_n).flatten(2)
         proj = self.conv_proj(x, n_n).flatten(2)
-        v = torch.matmul(s, proj.transpose(1, 2))
+        v = torch.matmul(s, proj.transpose(1, 2)) / s.shape[-1]
         node = F.conv1d(v.transpose(1, 2), self.node_w[:n_n, :n_n], self.node_b[:n_n])
         h = v + node.transpose(1, 2)
         z = F.conv1d(F.relu(h), self.state_w[:s_n, :s_n])

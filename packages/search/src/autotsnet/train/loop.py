@@ -47,11 +47,13 @@ from autotsnet.train.errors import TrainError
 from autotsnet.train.metrics import MetricsLog
 from autotsnet.train.optim import build_optimizer, build_scheduler
 from autotsnet.train.precise_bn import recalibrate_bn
+from autotsnet.train.precision import amp_dtype, cudnn_settings
 from autotsnet.train.progress import RunProgress
 from autotsnet.train.report import build_report, finish_run
 from autotsnet.train.rundir import clear_run_dir, write_run_files
 from autotsnet.train.seeding import capture_rng_state, restore_rng_state, seeded_rng
 from autotsnet.train.setup import RunInputs, prepare_inputs
+from autotsnet.train.validation import validate
 
 __all__ = ["train"]
 
@@ -97,7 +99,7 @@ def train(
     device = resolve_device(config.device, info.local_rank)
     created = init_distributed(info, device)
     try:
-        with seeded_rng(config.seed, device), _cudnn(config, device):
+        with seeded_rng(config.seed, device), cudnn_settings(config, device):
             inputs = prepare_inputs(
                 genome,
                 data,
@@ -114,30 +116,6 @@ def train(
             torch.distributed.destroy_process_group()
 
 
-@contextlib.contextmanager
-def _cudnn(config: TrainConfig, device: torch.device) -> Any:
-    if device.type != "cuda":
-        yield
-        return
-    old = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
-    torch.backends.cudnn.deterministic = config.deterministic
-    torch.backends.cudnn.benchmark = not config.deterministic
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = old
-
-
-def _amp_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
-    if device.type != "cuda" or config.amp == "off":
-        if config.amp in ("bf16", "fp16"):
-            logger.warning("--amp %s is ignored on %s (CUDA only)", config.amp, device)
-        return None
-    if config.amp == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if config.amp == "bf16" else torch.float16
-
-
 class _Trainer:
     """State of one running training job (built by :func:`train`)."""
 
@@ -146,7 +124,7 @@ class _Trainer:
     ) -> None:
         self.x, self.cfg, self.device, self.info = inputs, inputs.config, device, info
         self.out, self.ckpt_dir = inputs.out, inputs.out / "checkpoints"
-        self.amp = _amp_dtype(self.cfg, device)
+        self.amp = amp_dtype(self.cfg, device)
         self.per_rank = self.cfg.batch_size // info.world_size
         self.net = build_model(inputs.genome, num_classes=len(inputs.class_map)).to(device)
         if self.cfg.sync_bn and info.distributed:
@@ -387,38 +365,20 @@ class _Trainer:
             info=self.info,
         )
 
-    @torch.no_grad()
     def _validate(self) -> dict[str, float]:
         if not self.has_val:
             return {}
-        self.net.eval()
-        sums = torch.zeros(4, dtype=torch.float64, device=self.device)
-        k = min(5, len(self.x.class_map))
-        for batch in self.val_loader or ():
-            clips, labels = self._to_device(batch)
-            keep = labels >= 0  # IGNORE_LABEL marks damaged videos
-            if not bool(keep.any()):
-                continue
-            with self._autocast():
-                logits = self.net(*clips).float()[keep]
-            labels = labels[keep]
-            top = logits.topk(k, dim=1).indices
-            sums += torch.stack(
-                [
-                    F.cross_entropy(logits, labels, reduction="sum").double(),
-                    (top[:, 0] == labels).sum().double(),
-                    (top == labels[:, None]).any(1).sum().double(),
-                    sums.new_tensor(float(labels.numel())),
-                ]
-            )
+        batches = (self._to_device(b) for b in (self.val_loader or ()))
+        scores = validate(
+            self.net,
+            batches,
+            num_classes=len(self.x.class_map),
+            autocast=self._autocast,
+            info=self.info,
+            device=self.device,
+        )
         self.model.train()
-        total = all_reduce_sum(sums, self.info)
-        n = max(float(total[3]), 1.0)
-        return {
-            "val_loss": float(total[0]) / n,
-            "val_top1": float(total[1]) / n,
-            "val_top5": float(total[2]) / n,
-        }
+        return scores
 
     def _checkpoint(self, *, final: bool = False) -> None:
         # Collective: every process takes part in the reductions, only rank 0 writes.

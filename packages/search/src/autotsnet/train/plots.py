@@ -67,7 +67,8 @@ def plot_curves(records: list[dict[str, Any]], out_dir: Path) -> list[Path]:
         for kind, key, label in lines:
             xs, ys = _series(records, kind, key)
             if xs:
-                ax.plot(xs, ys, marker="o" if kind == "epoch" else None, ms=3, label=label)
+                dots = kind == "epoch" or len(xs) < 30
+                ax.plot(xs, ys, marker="o" if dots else None, ms=3, label=label)
         ax.set_xlabel("step")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)

@@ -5,11 +5,15 @@ Port of facebookresearch/GloRe ``GloRe_Unit`` (spec §5.1) with configurable wid
     X (B, C, T, H, W)
     ├─ S = conv_state(X)  (B, C', L)        1x1x1 conv with bias, C' = state_ratio * C
     ├─ B = conv_proj(X)   (B, N, L)         1x1x1 conv with bias, N  = node_ratio * C
-    │  V = S @ B^T        (B, C', N)        project to the interaction space
+    │  V = S @ B^T / L    (B, C', N)        project to the interaction space
     │  H = V + NodeConv(V)                  Conv1d over nodes (bias)
     │  Z = StateConv(ReLU(H))               Conv1d over states (no bias)
     │  Y = Z @ B          (B, C', L)        reverse projection
     └─ out = X + BN(conv_extend(Y))         BN gamma zero-initialised: starts as identity
+
+V is divided by L = T*H*W (the reference unit's ``normalize=True``) so that its scale does not
+depend on the input size: test views (e.g. 182 px) are larger than training crops (160 px),
+and without it the BN after the unit sees activations ~(182/160)^2 larger at test time.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ class GloRe3D(nn.Module):
         b = x.shape[0]
         s = self.conv_state(x).flatten(2)
         proj = self.conv_proj(x).flatten(2)
-        v = torch.matmul(s, proj.transpose(1, 2))
+        v = torch.matmul(s, proj.transpose(1, 2)) / s.shape[-1]
         h = v + self.node_conv(v.transpose(1, 2)).transpose(1, 2)
         z = self.state_conv(self.relu(h))
         y = torch.matmul(z, proj).reshape(b, self.states, *x.shape[2:])
