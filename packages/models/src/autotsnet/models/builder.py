@@ -20,7 +20,7 @@ from autotsnet.models.blocks.head import ClassifierHead, StreamHead
 from autotsnet.models.blocks.mbconv import MBConv3D
 from autotsnet.models.blocks.stem import X3DStem
 from autotsnet.models.genome import Genome, GloReGene, GroupGene, StreamGene
-from autotsnet.models.plan import group_in_widths, head_width
+from autotsnet.models.plan import group_in_widths, head_width, stage_offsets
 
 __all__ = [
     "SingleStreamNet",
@@ -116,18 +116,6 @@ class TwoStreamNet(VideoNet):
                 xs = self.fusions[i](xs, xd)
         out: torch.Tensor = self.classifier([self.sparse_head(xs), self.dense_head(xd)])
         return out
-
-
-def stage_offsets(stream: StreamGene) -> tuple[int, ...]:
-    """Index of each group's first block within its stage (SE goes on even indices)."""
-    offsets: list[int] = []
-    stage, count = -1, 0
-    for g in stream.groups:
-        if g.stage != stage:
-            stage, count = g.stage, 0
-        offsets.append(count)
-        count += g.depth
-    return tuple(offsets)
 
 
 def build_group(

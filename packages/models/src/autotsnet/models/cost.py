@@ -36,7 +36,13 @@ from functools import lru_cache
 from typing import Any
 
 from autotsnet.models.genome import Genome, GloReGene, StreamGene
-from autotsnet.models.plan import conv_out, group_in_widths, head_width, spatial_sizes
+from autotsnet.models.plan import (
+    conv_out,
+    group_in_widths,
+    head_width,
+    spatial_sizes,
+    stage_offsets,
+)
 
 __all__ = [
     "CostReport",
@@ -186,17 +192,6 @@ def _stem(stream: StreamGene, frames: int, crop: int) -> tuple[int, int]:
     return flops, params
 
 
-def _stage_offsets(stream: StreamGene) -> list[int]:
-    offsets: list[int] = []
-    stage, count = -1, 0
-    for g in stream.groups:
-        if g.stage != stage:
-            stage, count = g.stage, 0
-        offsets.append(count)
-        count += g.depth
-    return offsets
-
-
 def _block(
     c_in: int, c_out: int, m: int, tk2: int, frames: int, h_in: int, h_out: int, se: int, s: int
 ) -> tuple[int, int]:
@@ -236,7 +231,7 @@ def _stream(
     keeps one stream fixed while it samples the other."""
     parts = [(f"{name}.stem", *_stem(stream, frames, crop))]
     sizes = spatial_sizes(stream, crop)
-    offsets = _stage_offsets(stream)
+    offsets = stage_offsets(stream)
     groups: list[GroupCost] = []
     for i, g in enumerate(stream.groups):
         m, tk2 = g.inner, g.temporal_kernel * g.spatial_kernel**2

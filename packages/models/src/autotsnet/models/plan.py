@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from autotsnet.models.genome import Genome, StreamGene
 
-__all__ = ["conv_out", "fused_width", "group_in_widths", "head_width", "spatial_sizes"]
+__all__ = [
+    "conv_out",
+    "fused_width",
+    "group_in_widths",
+    "head_width",
+    "spatial_sizes",
+    "stage_offsets",
+]
 
 
 def fused_width(op: str, dense_channels: int, alpha: int) -> int:
@@ -62,3 +69,15 @@ def spatial_sizes(stream: StreamGene, crop: int) -> tuple[int, ...]:
 def head_width(genome: Genome, stream: StreamGene) -> int:
     """Channels of a stream's head conv: ``round(conv_expansion * C_last)``."""
     return round(genome.head.conv_expansion * stream.out_width)
+
+
+def stage_offsets(stream: StreamGene) -> tuple[int, ...]:
+    """Index of each group's first block within its stage (SE goes on even indices)."""
+    offsets: list[int] = []
+    stage, count = -1, 0
+    for g in stream.groups:
+        if g.stage != stage:
+            stage, count = g.stage, 0
+        offsets.append(count)
+        count += g.depth
+    return tuple(offsets)
