@@ -9,31 +9,15 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from autotsnet.data.classmap import atomic_write_text
 from autotsnet.models.report import zoo_markdown
 
-__all__ = ["DEFAULT_OUT", "main", "write_atomic"]
+__all__ = ["DEFAULT_OUT", "main"]
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "docs" / "zoo.md"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file, fsync and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"{args.out} is up to date")
         return 0
-    write_atomic(args.out, text)
+    atomic_write_text(args.out, text)
     print(f"wrote {args.out}")
     return 0
 

@@ -29,7 +29,6 @@ import argparse
 import json
 import logging
 import math
-import os
 import random
 import statistics
 import sys
@@ -39,6 +38,7 @@ from typing import Any
 
 import torch
 
+from autotsnet.data.classmap import atomic_write_text
 from autotsnet.data.synth import generate_synthetic
 from autotsnet.models.cost import estimate
 from autotsnet.models.genome import Genome, load_genome
@@ -56,19 +56,8 @@ logger = logging.getLogger("search_vs_random")
 MODES: tuple[str, ...] = ("progressive", "one_step")
 
 
-def _write_text(path: Path, text: str) -> None:
-    """Atomic write (tmp file + fsync + os.replace)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def _write_json(path: Path, data: Any) -> None:
-    _write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def _read_json(path: Path) -> Any:
@@ -372,7 +361,7 @@ def main() -> None:
         results.append(run_seed(args, seed))
         agg, table = aggregate(results, command)
         _write_json(Path(args.out) / "aggregate.json", agg)
-        _write_text(Path(args.out) / "table.md", table)
+        atomic_write_text(Path(args.out) / "table.md", table)
     print(json.dumps(agg, indent=2))
 
 
