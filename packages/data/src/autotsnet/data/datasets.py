@@ -240,7 +240,14 @@ def load_list(
     if any(numeric):
         lineno = rows[numeric.index(not numeric[0])][0]
         raise DataError(f"{p}:{lineno}: mixes integer labels with class names")
-    cmap = class_map or ClassMap.from_names(r[2] for r in rows)
+    return _items_by_name(p, rows, class_map)
+
+
+def _items_by_name(
+    p: Path, rows: list[tuple[int, Path, str]], class_map: ClassMap | None
+) -> tuple[list[VideoItem], ClassMap]:
+    """Items from ``(line number, video path, class name)`` rows; unknown names fail."""
+    cmap = class_map or ClassMap.from_names(name for _, _, name in rows)
     items = []
     for lineno, vpath, name in rows:
         if name not in cmap:
@@ -292,13 +299,7 @@ def load_kinetics_csv(
         rows.append((lineno, label, by_stem.get(stem, base / label / f"{stem}.mp4")))
     if not rows:
         raise DataError(f"no videos found under {p} (empty CSV)")
-    cmap = class_map or ClassMap.from_names(r[1] for r in rows)
-    items = []
-    for lineno, label, vpath in rows:
-        if label not in cmap:
-            raise DataError(f"{p}:{lineno}: unknown class {label!r}")
-        items.append(VideoItem(vpath, cmap.index(label)))
-    return items, cmap
+    return _items_by_name(p, [(n, v, label) for n, label, v in rows], class_map)
 
 
 def open_dataset(
