@@ -25,7 +25,7 @@ from autotsnet.search.progressive import flops_bounds, search_space
 def test_bad_arguments_exit_2(tmp_path: Path, extra: list[str], match: str) -> None:
     (tmp_path / "ds").mkdir()
     args = ["search", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "run")]
-    args += ["--space-scale", "tiny", "--target-gflops", "0.0015,0.004,0.005", "--epochs", "1,1,1"]
+    args += ["--space-scale", "tiny", "--target-gflops", "0.005,0.008,0.009", "--epochs", "1,1,1"]
     result = CliRunner().invoke(app, [*args, *extra])
     assert result.exit_code == 2
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
@@ -35,7 +35,7 @@ def test_bad_arguments_exit_2(tmp_path: Path, extra: list[str], match: str) -> N
 def test_empty_dataset_exits_2(tmp_path: Path) -> None:
     (tmp_path / "ds" / "train").mkdir(parents=True)
     args = ["search", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "run")]
-    args += ["--space-scale", "tiny", "--target-gflops", "0.0015,0.004,0.005", "--epochs", "1,1,1"]
+    args += ["--space-scale", "tiny", "--target-gflops", "0.005,0.008,0.009", "--epochs", "1,1,1"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert len([ln for ln in result.stderr.splitlines() if ln.strip()]) == 1
@@ -66,15 +66,17 @@ def test_infeasible_target_names_both_bounds(tmp_path: Path) -> None:
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
 
 
-def test_train_hint_is_a_valid_train_command(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("optimizer", "lr"), [("sgd", 0.4 * 16 / 128), ("adamw", 0.01)])
+def test_train_hint_is_a_valid_train_command(tmp_path: Path, optimizer: str, lr: float) -> None:
     genome = tmp_path / "my run" / "genome.json"
     genome.parent.mkdir()
     genome.write_text(SearchSpace.table1(scale="tiny").base.to_json())
-    hint = train_hint(genome, tmp_path / "no such data", tmp_path / "my run", 16)
+    hint = train_hint(genome, tmp_path / "no such data", tmp_path / "my run", 16, optimizer)
     argv = shlex.split(hint)
     assert argv[:2] == ["autotsnet", "train"] and argv[2] == str(genome)
     assert argv[argv.index("--batch-size") + 1] == "16"
-    assert float(argv[argv.index("--lr") + 1]) == pytest.approx(0.4 * 16 / 128)
+    assert float(argv[argv.index("--lr") + 1]) == pytest.approx(lr)
+    assert ("--optimizer" in argv) == (optimizer == "adamw")
     # the real `autotsnet train` parses every option and gets as far as opening the data
     result = CliRunner().invoke(app, [*argv[1:], "--no-progress"])
     assert result.exit_code == 2

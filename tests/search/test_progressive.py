@@ -19,7 +19,7 @@ from autotsnet.search.progressive import flops_bounds, run_search, search_space
 
 def _cfg(**kw: object) -> SearchConfig:
     base: dict[str, object] = {
-        "targets_gflops": (0.0015, 0.004, 0.0045),
+        "targets_gflops": (0.005, 0.008, 0.009),
         "epochs": (2, 1, 1),
         "space_scale": "tiny",
         "samples": 2,
@@ -128,7 +128,7 @@ def test_step2_inherits_step1_weights(
 def test_one_step_mode(tmp_path: Path, make_data: Callable[..., TensorSearchData]) -> None:
     cfg = _cfg(one_step=True)
     plans = plan_steps(cfg)
-    assert len(plans) == 1 and plans[0].epochs == 4 and plans[0].target_gflops == 0.0045
+    assert len(plans) == 1 and plans[0].epochs == 4 and plans[0].target_gflops == 0.009
     res = run_search(_cfg(one_step=True, epochs=(1, 1, 1)), make_data(), tmp_path)
     assert res.finished and res.genome.dense is not None
     recs = [json.loads(line) for line in (tmp_path / "search.jsonl").read_text().splitlines()]
@@ -138,8 +138,8 @@ def test_one_step_mode(tmp_path: Path, make_data: Callable[..., TensorSearchData
 @pytest.mark.parametrize(
     ("kw", "match"),
     [
-        ({"targets_gflops": (1e-6, 0.004, 0.0045)}, "infeasible.*GFLOPs per view"),
-        ({"targets_gflops": (5.0, 0.004, 0.0045)}, "infeasible"),
+        ({"targets_gflops": (1e-6, 0.008, 0.009)}, "infeasible.*GFLOPs per view"),
+        ({"targets_gflops": (5.0, 0.008, 0.009)}, "infeasible"),
         ({"epochs": (1, 1)}, "need 3"),
         ({"steps": ("dense", "sparse")}, "order"),
     ],

@@ -25,9 +25,9 @@ def synth_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def synth_learn(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """4 classes, 18 train + 6 val videos each, 48 frames of 48x48 (the learning test)."""
+    """4 classes, 45 train + 15 val videos each, 32 frames of 48x48 (the learning test)."""
     out = tmp_path_factory.mktemp("synth") / "learn"
-    generate_synthetic(out, classes=4, videos_per_class=24, frames=48, size=(48, 48), workers=2)
+    generate_synthetic(out, classes=4, videos_per_class=60, frames=32, size=(48, 48), workers=2)
     return out
 
 

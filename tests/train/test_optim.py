@@ -34,6 +34,17 @@ def test_no_weight_decay_on_bn_or_bias(tiny_two_stream: Genome) -> None:
     assert opt.param_groups[0]["momentum"] == 0.9
 
 
+def test_adamw_keeps_the_decay_groups(tiny_two_stream: Genome) -> None:
+    model = build_model(tiny_two_stream, num_classes=5)
+    opt = build_optimizer(model, TrainConfig(optimizer="adamw", lr=1e-2, weight_decay=1e-4))
+    assert isinstance(opt, torch.optim.AdamW)
+    decay, no_decay = opt.param_groups
+    assert decay["weight_decay"] == 1e-4 and no_decay["weight_decay"] == 0.0
+    assert decay["lr"] == no_decay["lr"] == 1e-2
+    sgd = build_optimizer(model, TrainConfig())
+    assert isinstance(sgd, torch.optim.SGD)
+
+
 def test_warmup_then_cosine() -> None:
     f = [lr_factor(s, total=100, warmup=10, warmup_start=0.1, min_lr=0.01) for s in range(101)]
     assert f[0] == pytest.approx(0.1)
@@ -69,6 +80,7 @@ def test_scheduler_steps_per_step() -> None:
         ({"warmup_epochs": 10, "epochs": 5}, "warmup_epochs"),
         ({"warmup_epochs": -1.0}, "warmup_epochs"),
         ({"label_smoothing": 1.0}, "label_smoothing"),
+        ({"optimizer": "adam"}, "optimizer"),
     ],
 )
 def test_config_rejects_bad_values(changes: dict[str, object], field: str) -> None:

@@ -17,8 +17,7 @@ Writes ``OUT/seed<S>/result.json`` per seed, ``OUT/aggregate.json`` and ``OUT/ta
 Every finished piece (search, training, evaluation) is kept on disk and skipped when the
 script is run again, so an interrupted study resumes where it stopped::
 
-    .venv/bin/python tools/experiments/search_vs_random.py --out runs/study --seeds 0,1,2 \
-        --classes 4 --videos-per-class 32 --train-epochs 30 --train-lr 0.05 --threads 1
+    .venv/bin/python tools/experiments/search_vs_random.py --out runs/study --seeds 0,1,2
 
 Results and what they mean: ``docs/search.md`` (section "Search vs random").
 """
@@ -116,6 +115,7 @@ def _search(
         samples=args.samples,
         importance=args.importance,
         lr_weights=args.search_lr,
+        optimizer=args.search_optimizer,
         lr_alpha=args.lr_alpha,
         space_scale="tiny",
         seed=seed,
@@ -172,6 +172,7 @@ def _train_eval(
         epochs=args.train_epochs,
         batch_size=args.train_batch,
         lr=args.train_lr,
+        optimizer=args.train_optimizer,
         warmup_epochs=args.warmup_epochs,
         workers=args.workers,
         seed=seed,
@@ -325,23 +326,25 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("runs/study"))
     p.add_argument("--seeds", type=ints, default=(0, 1, 2))
     p.add_argument("--classes", type=int, default=4)
-    p.add_argument("--videos-per-class", type=int, default=32)
+    p.add_argument("--videos-per-class", type=int, default=60)
     p.add_argument("--frames", type=int, default=32)
     p.add_argument("--size", type=int, default=48)
-    p.add_argument("--targets", type=floats, default=(0.0015, 0.0035, 0.004))
-    p.add_argument("--search-epochs", type=ints, default=(8, 4, 4))
+    p.add_argument("--targets", type=floats, default=(0.005, 0.008, 0.011))
+    p.add_argument("--search-epochs", type=ints, default=(4, 3, 2))
     p.add_argument("--samples", type=int, default=4)
     p.add_argument("--importance", choices=("accuracy", "likelihood"), default="accuracy")
     p.add_argument("--search-batch", type=int, default=8)
-    p.add_argument("--search-lr", type=float, default=0.1)
+    p.add_argument("--search-lr", type=float, default=0.01)
+    p.add_argument("--search-optimizer", choices=("sgd", "adamw"), default="adamw")
     p.add_argument("--lr-alpha", type=float, default=0.025)
     p.add_argument("--alpha-batch", type=int, default=0, help="0: same as --search-batch")
     p.add_argument("--randoms", type=int, default=5)
     p.add_argument("--flops-tol", type=float, default=0.1)
     p.add_argument("--max-tries", type=int, default=20000)
-    p.add_argument("--train-epochs", type=int, default=30)
-    p.add_argument("--train-batch", type=int, default=8)
-    p.add_argument("--train-lr", type=float, default=0.05)
+    p.add_argument("--train-epochs", type=int, default=20)
+    p.add_argument("--train-batch", type=int, default=16)
+    p.add_argument("--train-lr", type=float, default=0.01)
+    p.add_argument("--train-optimizer", choices=("sgd", "adamw"), default="adamw")
     p.add_argument("--warmup-epochs", type=float, default=1.0)
     p.add_argument("--workers", type=int, default=0)
     p.add_argument(

@@ -49,7 +49,17 @@ from autotsnet.models.layout import (
 )
 from autotsnet.models.plan import fused_width
 
-__all__ = ["PAPER_SIZES", "SCALES", "STEPS", "SearchSpace", "Variable", "scale_widths"]
+__all__ = [
+    "PAPER_SIZES",
+    "SCALES",
+    "STEPS",
+    "TINY_MIN_WIDTH",
+    "TINY_STRIDES",
+    "TINY_WIDTH_DIVISOR",
+    "SearchSpace",
+    "Variable",
+    "scale_widths",
+]
 
 STEPS: tuple[str, ...] = ("sparse", "dense", "attention")
 """Progressive search steps in order ([P] §4.2); fusion variables belong to ``"dense"``."""
@@ -154,9 +164,11 @@ class SearchSpace:
 
         Args:
             scale: ``"full"``: the paper's space (4 + 32 frames, 160 px, widths of Table 1).
-                ``"tiny"``: the same variables and candidates with widths divided by 8
-                (at least 4, distinct), one block per group, 2 + 8 frames (alpha 4), 32 px
-                training / 48 px test crops and a 64-wide head, for CPU-sized supernets.
+                ``"tiny"``: the same variables and candidates with widths divided by 4
+                (at least 8, distinct), one block per group, no downsampling in stages 3
+                and 4 (total stride 8, so a 32 px crop ends on a 4x4 map), 2 + 8 frames
+                (alpha 4), 32 px training / 36 px test crops (X3D's 160/182 ratio) and a
+                64-wide head, for CPU-sized supernets.
         """
         if scale == "full":
             return cls(
@@ -165,12 +177,17 @@ class SearchSpace:
                 dense_widths=DENSE_WIDTH_CHOICES,
             )
         if scale == "tiny":
-            sparse = tuple(scale_widths(c) for c in SPARSE_WIDTH_CHOICES)
-            dense = tuple(scale_widths(c) for c in DENSE_WIDTH_CHOICES)
+            sparse = tuple(
+                scale_widths(c, TINY_WIDTH_DIVISOR, TINY_MIN_WIDTH) for c in SPARSE_WIDTH_CHOICES
+            )
+            dense = tuple(
+                scale_widths(c, TINY_WIDTH_DIVISOR, TINY_MIN_WIDTH) for c in DENSE_WIDTH_CHOICES
+            )
             return cls(
                 base=_default_base(sparse, dense, tiny=True),
                 sparse_widths=sparse,
                 dense_widths=dense,
+                strides=TINY_STRIDES,
             )
         raise ValueError(f"scale = {scale!r}: must be one of {', '.join(SCALES)}")
 
@@ -425,6 +442,15 @@ def _cost_key(var: Variable, alpha: int) -> Callable[[Any], tuple[float, int]]:
 
 _T_CONV: tuple[FusionOp, ...] = ("time_strided_conv",)
 
+TINY_WIDTH_DIVISOR = 4
+"""Tiny scale divides every Table 1 width choice by this (at least :data:`TINY_MIN_WIDTH`)."""
+TINY_MIN_WIDTH = 8
+"""Narrowest tiny-scale width: 4-5 channel streams (divisor 8) did not learn the synthetic
+task on CPU budgets (docs/search.md, "Why tiny is not smaller")."""
+TINY_STRIDES: tuple[int, ...] = tuple(1 if g in (4, 8) else s for g, s in enumerate(TABLE1_STRIDES))
+"""Table 1 strides without the stage-3 and stage-4 downsampling (total stride 8, not 32):
+at the tiny 32 px crop Table 1's strides end on a 1x1 map, on which the nets did not learn."""
+
 
 def _mid(choices: tuple[Any, ...]) -> Any:
     return tuple(sorted(choices))[(len(choices) - 1) // 2]
@@ -439,13 +465,14 @@ def _default_base(
     """A mid-range genome: middle kernels/widths/expansion, T-conv fusion, no GloRe."""
     n = len(sparse_widths)
     if tiny:
+        # test crop in X3D's ratio to the training crop (182/160), as with_inputs and shrink
         sp_in = InputSpec(
-            frames=2, temporal_stride=8, train_crop=32, test_crop=48, test_short_side=48
+            frames=2, temporal_stride=8, train_crop=32, test_crop=36, test_short_side=36
         )
         de_in = InputSpec(
-            frames=8, temporal_stride=2, train_crop=32, test_crop=48, test_short_side=48
+            frames=8, temporal_stride=2, train_crop=32, test_crop=36, test_short_side=36
         )
-        stems, head = (4, 4), HeadGene(hidden=64)
+        stems, head = (TINY_MIN_WIDTH, TINY_MIN_WIDTH), HeadGene(hidden=64)
     else:
         sp_in = InputSpec(frames=4, temporal_stride=16)
         de_in = InputSpec(frames=32, temporal_stride=2)
@@ -461,7 +488,10 @@ def _default_base(
             spatial_kernels=[_mid(SPATIAL_KERNELS)] * n,
         )
         if tiny:
-            groups = tuple(dataclasses.replace(g, depth=1) for g in stream.groups)
+            groups = tuple(
+                dataclasses.replace(g, depth=1, stride=st)
+                for g, st in zip(stream.groups, TINY_STRIDES, strict=True)
+            )
             stream = dataclasses.replace(stream, groups=groups)
         streams.append(stream)
     return Genome(

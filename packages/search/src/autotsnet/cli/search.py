@@ -50,16 +50,19 @@ def _init_distributed() -> tuple[int, int, torch.device]:
     return rank, world, device
 
 
-def train_hint(genome: Path, data: Path, out: Path, batch_size: int) -> str:
+def train_hint(genome: Path, data: Path, out: Path, batch_size: int, optimizer: str = "sgd") -> str:
     """The ``autotsnet train`` command line for a searched genome, shell-quoted.
 
-    It trains into ``out/train`` with the search's batch size and the default peak learning
-    rate (0.4 at 128 clips) scaled linearly to it; the default batch (128) would make no
-    full batch on a dataset small enough to search on a CPU.
+    It trains into ``out/train`` with the search's batch size and optimizer. With SGD the
+    peak learning rate is the default (0.4 at 128 clips) scaled linearly to the batch (the
+    default batch, 128, would make no full batch on a dataset small enough to search on a
+    CPU); with AdamW it is 1e-2, the rate the tiny-scale recipe uses (docs/training.md).
     """
-    lr = 0.4 * batch_size / 128
     args = ["autotsnet", "train", str(genome), "--data", str(data), "--out", str(out / "train")]
-    return shlex.join([*args, "--batch-size", str(batch_size), "--lr", f"{lr:g}"])
+    args += ["--batch-size", str(batch_size)]
+    if optimizer == "adamw":
+        return shlex.join([*args, "--optimizer", "adamw", "--lr", "0.01"])
+    return shlex.join([*args, "--lr", f"{0.4 * batch_size / 128:g}"])
 
 
 @user_errors
@@ -98,7 +101,10 @@ def search(
         str, typer.Option("--importance", help="accuracy (Auto-TSNet) or likelihood (PARSEC).")
     ] = "accuracy",
     beta: Annotated[float, typer.Option("--beta", help="Weight of the FLOPs hinge.")] = 1.0,
-    lr: Annotated[float, typer.Option("--lr", help="SGD lr of the shared weights.")] = 0.4,
+    lr: Annotated[float, typer.Option("--lr", help="Learning rate of the shared weights.")] = 0.4,
+    optimizer: Annotated[
+        str, typer.Option("--optimizer", help="sgd or adamw, for the shared weights.")
+    ] = "sgd",
     lr_alpha: Annotated[float, typer.Option("--lr-alpha", help="Adam lr of alpha.")] = 0.025,
     kernel_mode: Annotated[
         str, typer.Option("--kernel-mode", help="crop (OFA) or separate depthwise kernels.")
@@ -113,6 +119,8 @@ def search(
     """Search a two-stream architecture with progressive PARSEC and write RUN_DIR/genome.json."""
     if importance not in ("accuracy", "likelihood"):
         raise fail(f"--importance {importance!r}: must be accuracy or likelihood")
+    if optimizer not in ("sgd", "adamw"):
+        raise fail(f"--optimizer {optimizer!r}: must be sgd or adamw")
     if kernel_mode not in ("crop", "separate"):
         raise fail(f"--kernel-mode {kernel_mode!r}: must be crop or separate")
     fr = _ints(frames, "--frames") if frames else None
@@ -127,6 +135,7 @@ def search(
         importance="accuracy" if importance == "accuracy" else "likelihood",
         beta=beta,
         lr_weights=lr,
+        optimizer=optimizer,
         lr_alpha=lr_alpha,
         space_scale=space_scale,
         frames=(fr[0], fr[1]) if fr is not None else None,
@@ -173,7 +182,7 @@ def search(
         out_console = Console(soft_wrap=True, highlight=False)
         out_console.print(f"genome written to {result.genome_path}", markup=False)
         out_console.print(
-            f"train it with: {train_hint(result.genome_path, data, out, batch_size)}",
+            f"train it with: {train_hint(result.genome_path, data, out, batch_size, optimizer)}",
             markup=False,
         )
     if dist.is_initialized():

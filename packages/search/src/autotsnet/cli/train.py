@@ -39,6 +39,7 @@ _FLAGS: dict[str, str] = {
     "epochs": "--epochs",
     "batch_size": "--batch-size",
     "lr": "--lr",
+    "optimizer": "--optimizer",
     "momentum": "--momentum",
     "weight_decay": "--weight-decay",
     "warmup_epochs": "--warmup-epochs",
@@ -120,6 +121,9 @@ def train_command(
         int | None, typer.Option(help="Global clips per step, split over processes (default 128).")
     ] = None,
     lr: Annotated[float | None, typer.Option(help="Peak learning rate (default 0.4).")] = None,
+    optimizer: Annotated[
+        str | None, typer.Option(help="sgd (the paper's) or adamw (default sgd).")
+    ] = None,
     momentum: Annotated[float | None, typer.Option(help="SGD momentum (default 0.9).")] = None,
     weight_decay: Annotated[
         float | None, typer.Option(help="Weight decay, never on BN/bias (default 5e-5).")
@@ -180,7 +184,8 @@ def train_command(
 ) -> None:
     """Train GENOME (zoo name or JSON) from scratch on --data into RUN_DIR (--out)."""
     options = {
-        "epochs": epochs, "batch_size": batch_size, "lr": lr, "momentum": momentum,
+        "epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer,
+        "momentum": momentum,
         "weight_decay": weight_decay, "warmup_epochs": warmup_epochs,
         "label_smoothing": label_smoothing, "workers": workers, "seed": seed, "amp": amp,
         "clip_grad": clip_grad, "precise_bn": precise_bn, "ckpt_every_steps": ckpt_every,

@@ -210,12 +210,18 @@ def run_search(
             max_genome, num_classes=data.num_classes, kernel_mode=config.kernel_mode
         )
     supernet.to(device)
-    w_opt = torch.optim.SGD(
-        supernet.parameters(),
-        lr=config.lr_weights,
-        momentum=config.momentum,
-        weight_decay=config.weight_decay,
-    )
+    w_opt: torch.optim.Optimizer
+    if config.optimizer == "adamw":
+        w_opt = torch.optim.AdamW(
+            supernet.parameters(), lr=config.lr_weights, weight_decay=config.weight_decay
+        )
+    else:
+        w_opt = torch.optim.SGD(
+            supernet.parameters(),
+            lr=config.lr_weights,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+        )
     fixed: dict[str, Any] = {}
     step_files: list[Path] = []
     finals: dict[str, float] = {}

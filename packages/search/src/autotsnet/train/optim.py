@@ -14,7 +14,7 @@ import math
 from functools import partial
 
 from torch import nn
-from torch.optim import SGD, Optimizer
+from torch.optim import SGD, AdamW, Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 
 from autotsnet.train.config import TrainConfig
@@ -41,7 +41,9 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, object
 
 
 def build_optimizer(model: nn.Module, config: TrainConfig) -> Optimizer:
-    """SGD with momentum over :func:`param_groups`."""
+    """SGD with momentum (or AdamW, ``config.optimizer``) over :func:`param_groups`."""
+    if config.optimizer == "adamw":
+        return AdamW(param_groups(model, config.weight_decay), lr=config.lr)
     return SGD(
         param_groups(model, config.weight_decay),
         lr=config.lr,
