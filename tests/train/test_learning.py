@@ -5,7 +5,8 @@ single frame is drawn from the same distribution for every class, so a model tha
 frame cannot beat chance (25 %). The shrunk Auto-TSNet-S twin, trained the same way on the
 same data for the same number of steps, has to beat both chance and that single-frame
 baseline by a wide margin. Measured on this suite's data and budget (docs/training.md):
-0.63 against 0.22.
+0.63 against 0.22 (0.57 for the same recipe through the CLI, whose float rounding differs:
+the thresholds leave room for that spread).
 """
 
 from __future__ import annotations
@@ -52,5 +53,5 @@ def test_two_stream_twin_beats_chance_and_a_single_frame_baseline(
     chance = 0.25
     print(f"two-stream {acc:.3f}, single-frame {base:.3f}, chance {chance}")
     assert base < chance + 0.2, f"single-frame baseline {base:.3f}: the data leaks the class"
-    assert acc > 0.5, f"two-stream twin reached only {acc:.3f} (chance {chance})"
+    assert acc > chance + 0.2, f"two-stream twin reached only {acc:.3f} (chance {chance})"
     assert acc > base + 0.2, f"two-stream {acc:.3f} vs single-frame {base:.3f}"

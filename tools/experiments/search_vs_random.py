@@ -340,7 +340,7 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--alpha-batch", type=int, default=0, help="0: same as --search-batch")
     p.add_argument("--randoms", type=int, default=5)
     p.add_argument("--flops-tol", type=float, default=0.1)
-    p.add_argument("--max-tries", type=int, default=20000)
+    p.add_argument("--max-tries", type=int, default=400000)
     p.add_argument("--train-epochs", type=int, default=20)
     p.add_argument("--train-batch", type=int, default=16)
     p.add_argument("--train-lr", type=float, default=0.01)
