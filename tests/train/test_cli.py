@@ -137,3 +137,16 @@ def test_torchrun_command() -> None:
 def test_help(command: str) -> None:
     code, out, _ = _run(command, "--help")
     assert code == 0 and "--data" in out
+
+
+def test_adamw_gets_its_own_default_lr(tmp_path: Path, synth_small: Path) -> None:
+    base = ["train", "x3d_xs", "--tiny", "--data", str(synth_small), "--epochs", "1"]
+    base += ["--batch-size", "4", "--workers", "0", "--precise-bn", "0", "--device", "cpu"]
+    code, _, err = _run(*base, "--out", str(tmp_path / "bad"), "--optimizer", "adam")
+    _assert_one_line_error(code, err, "optimizer = 'adam'")
+    code, _, err = _run(
+        *base, "--out", str(tmp_path / "run"), "--optimizer", "adamw", "--no-progress"
+    )
+    assert code == 0, err
+    config = json.loads((tmp_path / "run" / "config.json").read_text())["train"]
+    assert config["optimizer"] == "adamw" and config["lr"] == 0.01

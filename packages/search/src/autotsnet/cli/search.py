@@ -101,7 +101,10 @@ def search(
         str, typer.Option("--importance", help="accuracy (Auto-TSNet) or likelihood (PARSEC).")
     ] = "accuracy",
     beta: Annotated[float, typer.Option("--beta", help="Weight of the FLOPs hinge.")] = 1.0,
-    lr: Annotated[float, typer.Option("--lr", help="Learning rate of the shared weights.")] = 0.4,
+    lr: Annotated[
+        float | None,
+        typer.Option("--lr", help="Learning rate of the shared weights (0.4 sgd, 0.01 adamw)."),
+    ] = None,
     optimizer: Annotated[
         str, typer.Option("--optimizer", help="sgd or adamw, for the shared weights.")
     ] = "sgd",
@@ -134,7 +137,7 @@ def search(
         samples=samples,
         importance="accuracy" if importance == "accuracy" else "likelihood",
         beta=beta,
-        lr_weights=lr,
+        lr_weights=lr if lr is not None else (0.01 if optimizer == "adamw" else 0.4),
         optimizer=optimizer,
         lr_alpha=lr_alpha,
         space_scale=space_scale,

@@ -120,7 +120,9 @@ def train_command(
     batch_size: Annotated[
         int | None, typer.Option(help="Global clips per step, split over processes (default 128).")
     ] = None,
-    lr: Annotated[float | None, typer.Option(help="Peak learning rate (default 0.4).")] = None,
+    lr: Annotated[
+        float | None, typer.Option(help="Peak learning rate (default 0.4 sgd, 0.01 adamw).")
+    ] = None,
     optimizer: Annotated[
         str | None, typer.Option(help="sgd (the paper's) or adamw (default sgd).")
     ] = None,
@@ -201,6 +203,8 @@ def train_command(
         extra = {"flip": False} if no_flip else {}
         extra |= {"deterministic": True} if deterministic else {}
         extra |= {"sync_bn": True} if sync_bn else {}
+        if optimizer == "adamw" and lr is None and not resume:
+            given["lr"] = 0.01  # the default 0.4 is an SGD rate; AdamW diverges there
         config = base.replace(**given, **extra)
         if nproc > 1:
             if info.distributed:
