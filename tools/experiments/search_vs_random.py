@@ -9,6 +9,8 @@ Per seed, on the built-in synthetic video dataset at the tiny scale of the space
 3. sample ``--randoms`` genomes uniformly from the whole tiny space (``SearchSpace.sample``
    over all steps) whose analytic FLOPs lie within ``+/- --flops-tol`` of the progressive
    genome's, by rejection sampling with a seeded :class:`random.Random` and a retry cap;
+   when the band is too rare for that, by :func:`band_walk` (a random walk that stays in
+   the band, uniform over it);
 4. train the two searched genomes and the random ones from scratch with the same
    :class:`autotsnet.train.TrainConfig` and seed, and evaluate each on the val split
    (10x1 views, top-1).
@@ -48,7 +50,7 @@ from autotsnet.search.progressive import run_search
 from autotsnet.train import TrainConfig, train
 from autotsnet.train.evaluate import evaluate
 
-__all__ = ["main", "random_genomes", "run_seed"]
+__all__ = ["band_walk", "main", "random_genomes", "run_seed"]
 
 logger = logging.getLogger("search_vs_random")
 
@@ -98,6 +100,45 @@ def random_genomes(
         f"only {len(out)} of {count} random genomes within {lo / 1e9:.4g}-{hi / 1e9:.4g} "
         f"GFLOPs after {max_tries} draws"
     )
+
+
+def band_walk(
+    space: SearchSpace,
+    start: Genome,
+    num_classes: int,
+    *,
+    count: int,
+    tol: float,
+    rng: random.Random,
+    exclude: set[str],
+    burn_in: int = 3000,
+    thin: int = 300,
+) -> tuple[list[Genome], int]:
+    """``count`` distinct genomes drawn uniformly from the FLOPs band by a random walk.
+
+    The fallback when rejection sampling from the whole space is too rare to work (a band at
+    the cheap end of the space). Metropolis walk restricted to ``start``'s cost
+    ``* (1 +/- tol)``: each proposal moves one uniformly chosen variable to a uniformly
+    chosen other value (``SearchSpace.mutate`` with ``rate=0``, a symmetric proposal); a
+    proposal outside the band is rejected and the walk stays. Its stationary distribution is
+    uniform over the band's connected part; a genome is kept every ``thin`` steps after
+    ``burn_in``. Returns the genomes and the number of steps.
+    """
+    target = _flops(start, num_classes)
+    lo, hi = target * (1 - tol), target * (1 + tol)
+    out: list[Genome] = []
+    seen = set(exclude)
+    current = start
+    steps = 0
+    while len(out) < count:
+        steps += 1
+        proposal = space.mutate(current, rng, rate=0.0)
+        if lo <= _flops(proposal, num_classes) <= hi:
+            current = proposal
+        if steps > burn_in and steps % thin == 0 and current.genome_id not in seen:
+            seen.add(current.genome_id)
+            out.append(current.replace(name=f"random_{len(out)}"))
+    return out, steps
 
 
 def _search(
@@ -235,19 +276,39 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
         randoms = [Genome.from_dict(d) for d in saved["genomes"]]
     else:
         target = _flops(searched["progressive"], num_classes)
-        randoms, tries = random_genomes(
-            space,
-            target,
-            num_classes,
-            count=args.randoms,
-            tol=args.flops_tol,
-            rng=random.Random(seed),
-            max_tries=args.max_tries,
-            exclude={g.genome_id for g in searched.values()},
-        )
+        exclude = {g.genome_id for g in searched.values()}
+        sampler = "rejection"
+        try:
+            randoms, tries = random_genomes(
+                space,
+                target,
+                num_classes,
+                count=args.randoms,
+                tol=args.flops_tol,
+                rng=random.Random(seed),
+                max_tries=args.max_tries,
+                exclude=exclude,
+            )
+        except RuntimeError as exc:
+            logger.warning("seed %d: %s; falling back to a random walk in the band", seed, exc)
+            sampler = "band_walk"
+            randoms, tries = band_walk(
+                space,
+                searched["progressive"],
+                num_classes,
+                count=args.randoms,
+                tol=args.flops_tol,
+                rng=random.Random(seed),
+                exclude=exclude,
+            )
         _write_json(
             randoms_path,
-            {"draws": tries, "tol": args.flops_tol, "genomes": [g.to_dict() for g in randoms]},
+            {
+                "sampler": sampler,
+                "draws": tries,
+                "tol": args.flops_tol,
+                "genomes": [g.to_dict() for g in randoms],
+            },
         )
     runs: dict[str, dict[str, Any]] = {}
     for m in MODES:
