@@ -113,6 +113,7 @@ def band_walk(
     exclude: set[str],
     burn_in: int = 3000,
     thin: int = 300,
+    max_steps: int = 200_000,
 ) -> tuple[list[Genome], int]:
     """``count`` distinct genomes drawn uniformly from the FLOPs band by a random walk.
 
@@ -122,7 +123,8 @@ def band_walk(
     chosen other value (``SearchSpace.mutate`` with ``rate=0``, a symmetric proposal); a
     proposal outside the band is rejected and the walk stays. Its stationary distribution is
     uniform over the band's connected part; a genome is kept every ``thin`` steps after
-    ``burn_in``. Returns the genomes and the number of steps.
+    ``burn_in``. Returns the genomes and the number of steps; raises RuntimeError after
+    ``max_steps`` steps without enough distinct genomes.
     """
     target = _flops(start, num_classes)
     lo, hi = target * (1 - tol), target * (1 + tol)
@@ -131,6 +133,8 @@ def band_walk(
     current = start
     steps = 0
     while len(out) < count:
+        if steps == max_steps:
+            raise RuntimeError(f"band walk found {len(out)} of {count} genomes in {steps} steps")
         steps += 1
         proposal = space.mutate(current, rng, rate=0.0)
         if lo <= _flops(proposal, num_classes) <= hi:
