@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_cli_docs", ROOT / "tools/gen_cli_docs.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_cli_reference_is_current() -> None:
-    tool = _tool()
+def test_cli_reference_is_current(load_tool: Callable[[str], ModuleType]) -> None:
+    tool = load_tool("tools/gen_cli_docs.py")
     expected = tool.render()
     current = (ROOT / "docs/cli.md").read_text(encoding="utf-8")
     assert current == expected, "docs/cli.md is stale: run .venv/bin/python tools/gen_cli_docs.py"

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
-from pathlib import Path
+from collections.abc import Callable
 from types import ModuleType
 
 from autotsnet.models.cost import estimate
 from autotsnet.models.space import SearchSpace
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def _study() -> ModuleType:
-    path = ROOT / "tools/experiments/search_vs_random.py"
-    spec = importlib.util.spec_from_file_location("search_vs_random", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_band_walk_stays_in_band_distinct_and_seeded() -> None:
-    study = _study()
+def test_band_walk_stays_in_band_distinct_and_seeded(
+    load_tool: Callable[[str], ModuleType],
+) -> None:
+    study = load_tool("tools/experiments/search_vs_random.py")
     space = SearchSpace.table1(scale="tiny")
     start = space.min_cost_genome()  # the cheap end, where rejection sampling fails
     target = estimate(start, num_classes=4).flops
