@@ -8,14 +8,18 @@ from typing import Annotated
 
 import typer
 
+from autotsnet.infer.runtime import PROVIDERS
 from autotsnet.models import zoo
 from autotsnet.models.genome import Genome, load_genome
 
 __all__ = [
+    "AggOpt",
     "GenomeArg",
     "JsonOpt",
+    "ProviderOpt",
     "Scale",
     "ScaleOpt",
+    "ThreadsOpt",
     "load_genome_arg",
     "load_target",
 ]
@@ -29,6 +33,9 @@ GenomeArg = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+AggOpt = Annotated[str, typer.Option(help="mean or max of the per-view softmax.")]
+ProviderOpt = Annotated[str, typer.Option(help=f"ONNX Runtime provider: {', '.join(PROVIDERS)}.")]
+ThreadsOpt = Annotated[int | None, typer.Option(help="ONNX Runtime intra-op threads.")]
 
 
 class Scale(StrEnum):

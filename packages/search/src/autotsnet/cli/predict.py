@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from autotsnet.cli._errors import fail
+from autotsnet.cli._options import AggOpt, JsonOpt, ProviderOpt, ThreadsOpt
 from autotsnet.infer.predictor import Predictor
-from autotsnet.infer.runtime import PROVIDERS
 from autotsnet.train.checkpoint import load_model_from_checkpoint
 
 __all__ = ["load_predictor", "predict_command", "register"]
@@ -63,15 +63,13 @@ def predict_command(
     views: Annotated[
         str | None, typer.Option(help="CLIPSxCROPS (default: the export's, or 10x1).")
     ] = None,
-    agg: Annotated[str, typer.Option(help="mean or max of the per-view softmax.")] = "mean",
+    agg: AggOpt = "mean",
     topk: Annotated[int, typer.Option(help="Labels shown per video.")] = 5,
-    provider: Annotated[
-        str, typer.Option(help=f"ONNX Runtime provider: {', '.join(PROVIDERS)}.")
-    ] = "auto",
-    threads: Annotated[int | None, typer.Option(help="ONNX Runtime intra-op threads.")] = None,
+    provider: ProviderOpt = "auto",
+    threads: ThreadsOpt = None,
     device: Annotated[str, typer.Option(help="Checkpoint device: auto, cpu, cuda.")] = "auto",
     batch_videos: Annotated[int, typer.Option(help="Videos whose views run together.")] = 4,
-    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Classify VIDEO... with MODEL (multi-view testing, top-k labels)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")

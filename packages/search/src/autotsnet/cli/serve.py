@@ -18,8 +18,8 @@ from typing import Annotated
 import typer
 
 from autotsnet.cli._errors import fail
+from autotsnet.cli._options import AggOpt, ProviderOpt, ThreadsOpt
 from autotsnet.infer.predictor import Predictor
-from autotsnet.infer.runtime import PROVIDERS
 
 __all__ = ["register", "serve_command"]
 
@@ -30,12 +30,10 @@ def serve_command(
     ],
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    provider: Annotated[
-        str, typer.Option(help=f"ONNX Runtime provider: {', '.join(PROVIDERS)}.")
-    ] = "auto",
+    provider: ProviderOpt = "auto",
     views: Annotated[str | None, typer.Option(help="CLIPSxCROPS (default: the export's).")] = None,
-    agg: Annotated[str, typer.Option(help="mean or max of the per-view softmax.")] = "mean",
-    threads: Annotated[int | None, typer.Option(help="ONNX Runtime intra-op threads.")] = None,
+    agg: AggOpt = "mean",
+    threads: ThreadsOpt = None,
     max_upload_mb: Annotated[float, typer.Option(help="Request size limit in MiB.")] = 64.0,
     decode_timeout: Annotated[float, typer.Option(help="Decode timeout per video, s.")] = 30.0,
     batch_wait_ms: Annotated[
