@@ -34,6 +34,7 @@ from autotsnet.data.classmap import atomic_write_text
 from autotsnet.data.synth import generate_synthetic
 from autotsnet.models import Genome, shrink, zoo
 from autotsnet.models.cost import estimate
+from autotsnet.models.plan import spatial_sizes
 from autotsnet.train import TrainConfig, train
 from autotsnet.train.config import OptimizerName
 from autotsnet.train.evaluate import evaluate
@@ -73,20 +74,13 @@ def _run(name: str, genome: Genome, optimizer: OptimizerName, lr: float, data: P
         "lr": lr,
         "steps": report["steps"],
         "gflops_per_view": estimate(genome, num_classes=len(ev["per_class"])).flops / 1e9,
-        "final_map": genome.sparse.input.train_crop // 2 // _total_stride(genome),
+        "final_map": spatial_sizes(genome.sparse, genome.sparse.input.train_crop)[-1],
         "train_loss": report["final"]["train_loss"],
         "top1_10x1": ev["top1"],
         "train_seconds": round(seconds, 1),
     }
     atomic_write_text(result_path, json.dumps(result, indent=2) + "\n")
     return result
-
-
-def _total_stride(genome: Genome) -> int:
-    s = 1
-    for g in genome.sparse.groups:
-        s *= g.stride
-    return s
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from autotsnet.search.config import SearchConfig, SearchError, parse_steps, plan
 from autotsnet.search.data import VideoSearchData
 from autotsnet.search.parsec import alpha_batch
 from autotsnet.search.progressive import run_search, search_space, with_inputs
+from autotsnet.train.config import ADAMW_LR
 
 __all__ = ["register", "search", "train_hint"]
 
@@ -61,7 +62,7 @@ def train_hint(genome: Path, data: Path, out: Path, batch_size: int, optimizer: 
     args = ["autotsnet", "train", str(genome), "--data", str(data), "--out", str(out / "train")]
     args += ["--batch-size", str(batch_size)]
     if optimizer == "adamw":
-        return shlex.join([*args, "--optimizer", "adamw", "--lr", "0.01"])
+        return shlex.join([*args, "--optimizer", "adamw", "--lr", f"{ADAMW_LR:g}"])
     return shlex.join([*args, "--lr", f"{0.4 * batch_size / 128:g}"])
 
 
@@ -137,7 +138,7 @@ def search(
         samples=samples,
         importance="accuracy" if importance == "accuracy" else "likelihood",
         beta=beta,
-        lr_weights=lr if lr is not None else (0.01 if optimizer == "adamw" else 0.4),
+        lr_weights=lr if lr is not None else (ADAMW_LR if optimizer == "adamw" else 0.4),
         optimizer=optimizer,
         lr_alpha=lr_alpha,
         space_scale=space_scale,

@@ -26,7 +26,7 @@ from rich.table import Table
 from autotsnet.cli._errors import fail, one_line
 from autotsnet.cli._options import GenomeArg, JsonOpt, load_genome_arg
 from autotsnet.models.shrink import shrink
-from autotsnet.train.config import TrainConfig, load_run_config
+from autotsnet.train.config import ADAMW_LR, TrainConfig, load_run_config
 from autotsnet.train.distributed import DistInfo
 from autotsnet.train.evaluate import evaluate
 from autotsnet.train.loop import train
@@ -204,7 +204,7 @@ def train_command(
         extra |= {"deterministic": True} if deterministic else {}
         extra |= {"sync_bn": True} if sync_bn else {}
         if optimizer == "adamw" and lr is None and not resume:
-            given["lr"] = 0.01  # the default 0.4 is an SGD rate; AdamW diverges there
+            given["lr"] = ADAMW_LR  # the default 0.4 is an SGD rate; AdamW diverges there
         config = base.replace(**given, **extra)
         if nproc > 1:
             if info.distributed:

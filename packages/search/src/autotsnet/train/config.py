@@ -17,6 +17,7 @@ from typing import Any, Literal
 from autotsnet.train.errors import TrainError
 
 __all__ = [
+    "ADAMW_LR",
     "OPTIMIZERS",
     "RESUMABLE_FIELDS",
     "AmpMode",
@@ -28,6 +29,8 @@ __all__ = [
 AmpMode = Literal["auto", "bf16", "fp16", "off"]
 OptimizerName = Literal["sgd", "adamw"]
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adamw")
+ADAMW_LR = 0.01
+"""Peak lr the CLIs use with ``adamw`` when none is given (the default 0.4 is an SGD rate)."""
 
 RESUMABLE_FIELDS: frozenset[str] = frozenset(
     {"workers", "device", "ckpt_every_steps", "keep_last", "log_every"}
