@@ -142,6 +142,7 @@ def test_one_step_mode(tmp_path: Path, make_data: Callable[..., TensorSearchData
         ({"targets_gflops": (5.0, 0.008, 0.009)}, "infeasible"),
         ({"epochs": (1, 1)}, "need 3"),
         ({"steps": ("dense", "sparse")}, "order"),
+        ({"optimizer": "adam"}, "--optimizer 'adam': must be sgd or adamw"),
     ],
 )
 def test_bad_input(

@@ -123,8 +123,6 @@ def search(
     """Search a two-stream architecture with progressive PARSEC and write RUN_DIR/genome.json."""
     if importance not in ("accuracy", "likelihood"):
         raise fail(f"--importance {importance!r}: must be accuracy or likelihood")
-    if optimizer not in ("sgd", "adamw"):
-        raise fail(f"--optimizer {optimizer!r}: must be sgd or adamw")
     if kernel_mode not in ("crop", "separate"):
         raise fail(f"--kernel-mode {kernel_mode!r}: must be crop or separate")
     fr = _ints(frames, "--frames") if frames else None

@@ -9,6 +9,7 @@ from typing import Any
 from autotsnet.models.space import SCALES, STEPS
 from autotsnet.search.dynamic import KernelMode
 from autotsnet.search.parsec import Importance
+from autotsnet.train.config import OPTIMIZERS
 
 __all__ = ["SearchConfig", "SearchError", "StepPlan", "parse_steps", "plan_steps"]
 
@@ -112,6 +113,8 @@ def plan_steps(config: SearchConfig) -> list[StepPlan]:
         raise SearchError(
             f"--space-scale {config.space_scale!r}: must be one of {', '.join(SCALES)}"
         )
+    if config.optimizer not in OPTIMIZERS:
+        raise SearchError(f"--optimizer {config.optimizer!r}: must be {' or '.join(OPTIMIZERS)}")
     if config.samples < 1:
         raise SearchError(f"--samples {config.samples}: must be at least 1")
     if config.alpha_batch_size is not None and config.alpha_batch_size < 1:
