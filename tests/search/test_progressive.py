@@ -157,3 +157,61 @@ def test_parse_steps() -> None:
     for bad in ("", "sparse,sparse", "fast"):
         with pytest.raises(SearchError):
             parse_steps(bad)
+
+
+def test_warmup_plan() -> None:
+    assert [p.warmup_epochs for p in plan_steps(_cfg(warmup_epochs=(3,)))] == [3, 3, 3]
+    plans = plan_steps(_cfg(warmup_epochs=(3, 2, 0)))
+    assert [(p.warmup_epochs, p.total_epochs) for p in plans] == [(3, 5), (2, 3), (0, 1)]
+    one = plan_steps(_cfg(warmup_epochs=(3, 2, 0), one_step=True))[0]
+    assert (one.warmup_epochs, one.epochs) == (5, 4)
+    assert [p.warmup_epochs for p in plan_steps(_cfg())] == [0, 0, 0]
+    with pytest.raises(SearchError, match="one value or 3"):
+        plan_steps(_cfg(warmup_epochs=(1, 2)))
+    with pytest.raises(SearchError, match="0 or more"):
+        plan_steps(_cfg(warmup_epochs=(-1,)))
+
+
+def test_warmup_leaves_alpha_uniform_then_search_moves_it(
+    tmp_path: Path, make_data: Callable[..., TensorSearchData]
+) -> None:
+    cfg = _cfg(
+        steps=("sparse", "dense"),
+        epochs=(1, 1),
+        targets_gflops=(0.005, 0.012),
+        warmup_epochs=(2, 1),
+    )
+    a = tmp_path / "a"
+    res = run_search(cfg, make_data(), a)
+    recs = [json.loads(line) for line in (a / "search.jsonl").read_text().splitlines()]
+    assert [(r["step"], r["phase"]) for r in recs] == [
+        ("sparse", "warmup"),
+        ("sparse", "warmup"),
+        ("sparse", "search"),
+        ("dense", "warmup"),
+        ("dense", "search"),
+    ]
+    for r in recs:
+        if r["phase"] == "warmup":  # alpha untouched: exactly uniform
+            assert r["entropy"] == pytest.approx(r["max_entropy"], abs=1e-4)
+            assert all(max(p) == min(p) for p in r["alpha"].values())
+        else:
+            assert r["entropy"] < r["max_entropy"] - 1e-3
+    # interrupted inside the warm-up and resumed: the same genome and log
+    c = tmp_path / "c"
+    assert not run_search(cfg, make_data(), c, stop_after_epochs=1).finished
+    first = torch.load(c / "checkpoint.pt", weights_only=False)
+    assert not run_search(cfg, make_data(), c, resume=True, stop_after_epochs=1).finished
+    second = torch.load(c / "checkpoint.pt", weights_only=False)
+    # warm-up epochs train the weights and leave alpha at zero logits
+    assert second["epoch"] == 2 and second["step_index"] == 0
+    for state in (first, second):
+        assert all(not v.any() for v in state["dist"].values())
+    w = "sparse.groups.0.0.conv_a.weight"
+    assert not torch.equal(first["supernet"][w], second["supernet"][w])
+    assert not run_search(cfg, make_data(), c, resume=True, stop_after_epochs=2).finished
+    assert run_search(cfg, make_data(), c, resume=True).finished
+    assert (c / "genome.json").read_text() == (a / "genome.json").read_text()
+    recs_c = [json.loads(line) for line in (c / "search.jsonl").read_text().splitlines()]
+    assert [r["entropy"] for r in recs_c] == [r["entropy"] for r in recs]
+    assert res.genome.dense is not None

@@ -155,6 +155,7 @@ def _search(
     config = SearchConfig(
         targets_gflops=args.targets,
         epochs=args.search_epochs,
+        warmup_epochs=args.search_warmup,
         steps=STEPS,
         one_step=mode == "one_step",
         samples=args.samples,
@@ -396,6 +397,9 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--size", type=int, default=48)
     p.add_argument("--targets", type=floats, default=(0.005, 0.008, 0.011))
     p.add_argument("--search-epochs", type=ints, default=(4, 3, 2))
+    p.add_argument(
+        "--search-warmup", type=ints, default=(), help="weights-only epochs per step (none)"
+    )
     p.add_argument("--samples", type=int, default=4)
     p.add_argument("--importance", choices=("accuracy", "likelihood"), default="accuracy")
     p.add_argument("--search-batch", type=int, default=8)

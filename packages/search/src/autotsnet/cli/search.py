@@ -76,6 +76,14 @@ def search(
     epochs: Annotated[
         str, typer.Option("--epochs", help="Epochs per step, e.g. 800,400,200.")
     ] = "800,400,200",
+    warmup_epochs: Annotated[
+        str,
+        typer.Option(
+            "--warmup-epochs",
+            help="Weights-only epochs before each step's alpha updates: one value or one per "
+            "step (default 0, as in the paper).",
+        ),
+    ] = "0",
     steps: Annotated[
         str, typer.Option("--steps", help="Ordered subset of sparse,dense,attention.")
     ] = "sparse,dense,attention",
@@ -131,6 +139,7 @@ def search(
     config = SearchConfig(
         targets_gflops=_floats(target_gflops, "--target-gflops"),
         epochs=_ints(epochs, "--epochs"),
+        warmup_epochs=_ints(warmup_epochs, "--warmup-epochs"),
         steps=parse_steps(steps),
         one_step=one_step,
         samples=samples,

@@ -24,7 +24,13 @@ class SearchConfig:
 
     Attributes:
         targets_gflops: FLOPs target (GFLOPs per view at the search crop) of each step.
-        epochs: Epochs of each step.
+        epochs: Epochs of each step (alpha and weights updated).
+        warmup_epochs: Weights-only epochs at the start of each step, before its alpha
+            updates: architectures are drawn from the step's still-uniform alpha and weighted
+            equally (``()``: none, as in the paper; one value: every step; else one per step;
+            one-step mode runs their sum). The paper trains alpha from the first epoch; at
+            short CPU budgets the supernet needs these epochs to give PARSEC an accuracy
+            signal (``docs/search.md``).
         steps: Progressive steps, an ordered subset of ``sparse, dense, attention``.
         one_step: Search all listed steps' variables at once (Table 9 ablation) with the last
             target and the sum of the epochs.
@@ -53,6 +59,7 @@ class SearchConfig:
 
     targets_gflops: tuple[float, ...]
     epochs: tuple[int, ...]
+    warmup_epochs: tuple[int, ...] = ()
     steps: tuple[str, ...] = STEPS
     one_step: bool = False
     samples: int = 8
@@ -81,7 +88,10 @@ class SearchConfig:
 
 @dataclass(frozen=True)
 class StepPlan:
-    """One search step: its variables, the genome layout it runs, target and epochs."""
+    """One search step: its variables, the genome layout it runs, target and epochs.
+
+    ``warmup_epochs`` weights-only epochs run first, then ``epochs`` PARSEC epochs.
+    """
 
     name: str
     var_steps: tuple[str, ...]
@@ -89,6 +99,12 @@ class StepPlan:
     model_step: str
     target_gflops: float
     epochs: int
+    warmup_epochs: int = 0
+
+    @property
+    def total_epochs(self) -> int:
+        """Warm-up and PARSEC epochs of the step."""
+        return self.warmup_epochs + self.epochs
 
 
 def parse_steps(text: str) -> tuple[str, ...]:
@@ -127,15 +143,30 @@ def plan_steps(config: SearchConfig) -> list[StepPlan]:
             f"{n} steps ({','.join(steps)}) need {n} --target-gflops and {n} --epochs values, "
             f"got {len(config.targets_gflops)} and {len(config.epochs)}"
         )
+    if config.warmup_epochs and len(config.warmup_epochs) not in (1, n):
+        raise SearchError(
+            f"--warmup-epochs needs one value or {n} (one per step), "
+            f"got {len(config.warmup_epochs)}"
+        )
+    if any(w < 0 for w in config.warmup_epochs):
+        raise SearchError("--warmup-epochs must be 0 or more")
+    warm = config.warmup_epochs or (0,)
+    warmup = warm * n if len(warm) == 1 else warm
     if config.frames is not None and (config.frames[1] % config.frames[0] or config.frames[0] < 1):
         raise SearchError(f"--frames {config.frames}: dense frames must be a multiple of sparse")
     if config.one_step:
         return [
             StepPlan(
-                "one_step", steps, (), steps[-1], config.targets_gflops[-1], sum(config.epochs)
+                "one_step",
+                steps,
+                (),
+                steps[-1],
+                config.targets_gflops[-1],
+                sum(config.epochs),
+                sum(warmup),
             )
         ]
     return [
-        StepPlan(s, (s,), steps[:i], s, config.targets_gflops[i], config.epochs[i])
+        StepPlan(s, (s,), steps[:i], s, config.targets_gflops[i], config.epochs[i], warmup[i])
         for i, s in enumerate(steps)
     ]

@@ -176,8 +176,15 @@ class Parsec:
         train: tuple[Clips, torch.Tensor],
         val: tuple[Clips, torch.Tensor],
         generator: torch.Generator,
+        *,
+        update_alpha: bool = True,
     ) -> StepStats:
-        """One PARSEC iteration on a training batch and a validation batch."""
+        """One PARSEC iteration on a training batch and a validation batch.
+
+        With ``update_alpha=False`` (a warm-up iteration) alpha is left alone and the
+        samples' weight-update weights are uniform (``1/(K x world)``); the samples are
+        still scored on the validation batch, so the logs show how well they do.
+        """
         cfg = self.config
         val = _first(val, alpha_batch(cfg.alpha_batch_size, len(train[1])))
         local = self.dist.sample(cfg.samples, generator)
@@ -187,15 +194,18 @@ class Parsec:
         ll = torch.tensor([b for _, b in evals], dtype=torch.float64)
         flops = torch.tensor([self.flops_of(g) for g in genomes], dtype=torch.float64)
         all_idx, all_acc, all_ll, all_flops = (_gather(t) for t in (local, acc, ll, flops))
-        omega = importance_weights(cfg.importance, all_acc, all_ll, cfg.temperature)
-        c = hinge_weights(all_flops, cfg.target_flops)
-        # ---- alpha update
-        self.a_opt.zero_grad(set_to_none=True)
-        coef = (omega - cfg.beta * c).to(self.dist.theta.dtype).to(self.dist.theta.device)
-        loss_alpha = -(coef * self.dist.log_prob(all_idx)).sum()
-        loss_alpha.backward()  # type: ignore[no-untyped-call]
-        _allreduce_mean([self.dist.theta])
-        self.a_opt.step()
+        if update_alpha:
+            omega = importance_weights(cfg.importance, all_acc, all_ll, cfg.temperature)
+            c = hinge_weights(all_flops, cfg.target_flops)
+            # ---- alpha update
+            self.a_opt.zero_grad(set_to_none=True)
+            coef = (omega - cfg.beta * c).to(self.dist.theta.dtype).to(self.dist.theta.device)
+            loss_alpha = -(coef * self.dist.log_prob(all_idx)).sum()
+            loss_alpha.backward()  # type: ignore[no-untyped-call]
+            _allreduce_mean([self.dist.theta])
+            self.a_opt.step()
+        else:
+            omega = torch.full_like(all_acc, 1.0 / all_acc.numel())
         # ---- weight update, one sampled network at a time
         rank, _ = _world()
         mine = omega[rank * cfg.samples : (rank + 1) * cfg.samples]

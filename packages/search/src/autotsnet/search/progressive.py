@@ -235,7 +235,7 @@ def run_search(
         step_files = [out / p for p in state["step_files"]]
         start_step, start_epoch = state["step_index"], state["epoch"]
         records = [r for r in records if r["global_epoch"] < state["global_epoch"]]
-    global_epoch = sum(p.epochs for p in plans[:start_step]) + start_epoch
+    global_epoch = sum(p.total_epochs for p in plans[:start_step]) + start_epoch
     epochs_run = 0
     for si in range(start_step, len(plans)):
         plan = plans[si]
@@ -282,8 +282,14 @@ def run_search(
             alpha_optimizer=a_opt,
         )
         iters = min(len(data), config.max_iters or len(data))
-        total = plan.epochs * iters
-        for epoch in range(first_epoch, plan.epochs):
+        total = plan.total_epochs * iters
+        for epoch in range(first_epoch, plan.total_epochs):
+            warm = epoch < plan.warmup_epochs
+            label = (
+                f"{plan.name} warm-up {epoch + 1}/{plan.warmup_epochs}"
+                if warm
+                else f"{plan.name} epoch {epoch - plan.warmup_epochs + 1}/{plan.epochs}"
+            )
             t0 = time.perf_counter()
             gen = _gen(config.seed, rank, global_epoch)
             supernet.dropout_generator = _gen(config.seed, rank, global_epoch, 1)
@@ -292,22 +298,19 @@ def run_search(
             for it, (tb, vb) in enumerate(itertools.islice(pairs, iters)):
                 for group in w_opt.param_groups:
                     group["lr"] = _lr(config.lr_weights, epoch * iters + it, total)
-                stats = parsec.step(_to(tb, device), _to(vb, device), gen)
+                stats = parsec.step(_to(tb, device), _to(vb, device), gen, update_alpha=not warm)
                 accs += stats.accuracy
                 flops += stats.flops
                 losses.append(stats.train_loss)
                 if progress is not None:
-                    progress(
-                        f"{plan.name} epoch {epoch + 1}/{plan.epochs}",
-                        epoch * iters + it + 1,
-                        total,
-                    )
+                    progress(label, epoch * iters + it + 1, total)
             am = distribution.argmax()
             arg_genome = genome_of(distribution.assignment(am))
             record = {
                 "step": plan.name,
                 "step_index": si,
                 "epoch": epoch,
+                "phase": "warmup" if warm else "search",
                 "global_epoch": global_epoch,
                 "entropy": distribution.entropy(),
                 "max_entropy": distribution.max_entropy(),
@@ -329,7 +332,7 @@ def run_search(
             records.append(record)
             global_epoch += 1
             epochs_run += 1
-            done_step = epoch + 1 == plan.epochs
+            done_step = epoch + 1 == plan.total_epochs
             if done_step:
                 finals[plan.name] = distribution.entropy()
                 fixed.update(distribution.assignment(am))
@@ -365,10 +368,8 @@ def run_search(
                 )
                 plot_curves(records, out)
             logger.info(
-                "%s epoch %d/%d: entropy %.3f, expected %.4g GFLOPs, argmax %.4g GFLOPs",
-                plan.name,
-                epoch + 1,
-                plan.epochs,
+                "%s: entropy %.3f, expected %.4g GFLOPs, argmax %.4g GFLOPs",
+                label,
                 record["entropy"],
                 record["expected_gflops"],
                 record["argmax_gflops"],
