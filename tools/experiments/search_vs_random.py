@@ -44,13 +44,16 @@ from autotsnet.data.synth import generate_synthetic
 from autotsnet.models.cost import estimate
 from autotsnet.models.genome import Genome, load_genome
 from autotsnet.models.space import STEPS, SearchSpace
+from autotsnet.search.checkpoint import CHECKPOINT, load_checkpoint
 from autotsnet.search.config import SearchConfig
-from autotsnet.search.data import VideoSearchData
+from autotsnet.search.data import SearchData, VideoSearchData
+from autotsnet.search.dynamic import KernelMode, bn_batch_stats_only
 from autotsnet.search.progressive import run_search
+from autotsnet.search.supernet import Supernet
 from autotsnet.train import TrainConfig, train
 from autotsnet.train.evaluate import evaluate
 
-__all__ = ["band_walk", "main", "random_genomes", "run_seed"]
+__all__ = ["band_walk", "kendall_tau", "main", "proxy_accuracy", "random_genomes", "run_seed"]
 
 logger = logging.getLogger("search_vs_random")
 
@@ -145,6 +148,51 @@ def band_walk(
     return out, steps
 
 
+def kendall_tau(x: list[float], y: list[float]) -> float:
+    """Kendall's tau-b of two equally long lists (ties allowed); NaN if undefined."""
+    conc = disc = only_x = only_y = 0
+    for i in range(len(x)):
+        for j in range(i + 1, len(x)):
+            dx, dy = x[i] - x[j], y[i] - y[j]
+            if dx == 0 and dy == 0:
+                continue
+            if dx == 0:
+                only_y += 1
+            elif dy == 0:
+                only_x += 1
+            elif (dx > 0) == (dy > 0):
+                conc += 1
+            else:
+                disc += 1
+    denom = math.sqrt((conc + disc + only_x) * (conc + disc + only_y))
+    return (conc - disc) / denom if denom else math.nan
+
+
+def proxy_accuracy(
+    search_dir: Path, data: SearchData, genomes: list[Genome], *, kernel_mode: KernelMode
+) -> list[float]:
+    """Accuracy of each genome inside a finished search's supernet, on the whole alpha split.
+
+    The score PARSEC ranks architectures by (batch-statistics BN, no grad), here over every
+    alpha batch instead of one, with the supernet weights of ``search_dir/checkpoint.pt``.
+    """
+    state = load_checkpoint(search_dir / CHECKPOINT)
+    space = SearchSpace.table1(scale="tiny")
+    net = Supernet(space.max_cost_genome(), num_classes=data.num_classes, kernel_mode=kernel_mode)
+    net.load_state_dict(state["supernet"])
+    batches = list(data.val_batches(0))
+    scores = []
+    for g in genomes:
+        correct = total = 0
+        for clips, labels in batches:
+            with torch.no_grad(), bn_batch_stats_only(), net.evaluation():
+                logits = net(clips, g)
+            correct += int((logits.argmax(1) == labels).sum())
+            total += len(labels)
+        scores.append(correct / max(1, total))
+    return scores
+
+
 def _search(
     args: argparse.Namespace, seed: int, mode: str, data_dir: Path, seed_dir: Path
 ) -> dict[str, Any]:
@@ -208,7 +256,34 @@ def _max_entropy(space: SearchSpace) -> float:
     return math.fsum(math.log(len(v.choices)) for s in STEPS for v in space.variables(s))
 
 
+def train_seeds(seed: int, count: int) -> list[int]:
+    """Training seeds of one study seed: the seed itself, then ``seed + 1000 k``."""
+    return [seed + 1000 * k for k in range(count)]
+
+
 def _train_eval(
+    args: argparse.Namespace, seed: int, genome: Genome, data_dir: Path, run_dir: Path
+) -> dict[str, Any]:
+    """Train and evaluate ``genome`` once per training seed; top-1 is their mean."""
+    runs = [
+        _train_eval_once(
+            args,
+            ts,
+            genome,
+            data_dir,
+            run_dir if k == 0 else run_dir.with_name(f"{run_dir.name}_t{k}"),
+        )
+        for k, ts in enumerate(train_seeds(seed, args.train_seeds))
+    ]
+    result = dict(runs[0])
+    result["top1_runs"] = [r["top1"] for r in runs]
+    result["train_seeds"] = train_seeds(seed, args.train_seeds)
+    result["top1"] = statistics.fmean(result["top1_runs"])
+    result["train_seconds"] = math.fsum(r["train_seconds"] for r in runs)
+    return result
+
+
+def _train_eval_once(
     args: argparse.Namespace, seed: int, genome: Genome, data_dir: Path, run_dir: Path
 ) -> dict[str, Any]:
     result_path = run_dir / "result.json"
@@ -323,6 +398,9 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
         runs[f"random_{i}"] = _train_eval(args, seed, g, data_dir, seed_dir / f"train_random{i}")
     rand = [runs[f"random_{i}"]["top1"] for i in range(len(randoms))]
     top1 = runs["searched_progressive"]["top1"]
+    names = [*(f"searched_{m}" for m in MODES), *(f"random_{i}" for i in range(len(randoms)))]
+    genomes = [*(searched[m] for m in MODES), *randoms]
+    ranking = _ranking(args, seed, data_dir, seed_dir, names, genomes, runs)
     result = {
         "seed": seed,
         "data": str(data_dir),
@@ -335,9 +413,37 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
         "searched_top1": top1,
         "searched_beats_random_mean": top1 > statistics.fmean(rand),
         "searched_rank_among_randoms": 1 + sum(r > top1 for r in rand),
+        "ranking": ranking,
     }
     _write_json(final, result)
     return result
+
+
+def _ranking(
+    args: argparse.Namespace,
+    seed: int,
+    data_dir: Path,
+    seed_dir: Path,
+    names: list[str],
+    genomes: list[Genome],
+    runs: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """Does each search's final supernet rank the trained genomes as training does?"""
+    path = seed_dir / "ranking.json"
+    if path.exists():
+        return dict(_read_json(path))
+    space = SearchSpace.table1(scale="tiny")
+    data = VideoSearchData(
+        data_dir, space.base, batch_size=args.search_batch, seed=seed, workers=args.workers
+    )
+    trained = [float(runs[n]["top1"]) for n in names]
+    out: dict[str, Any] = {"genomes": names, "trained_top1": trained}
+    for m in MODES:
+        proxy = proxy_accuracy(seed_dir / f"search_{m}", data, genomes, kernel_mode="crop")
+        out[f"{m}_proxy_acc"] = proxy
+        out[f"{m}_kendall_tau"] = kendall_tau(proxy, trained)
+    _write_json(path, out)
+    return out
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:
@@ -373,6 +479,12 @@ def aggregate(results: list[dict[str, Any]], command: str) -> tuple[dict[str, An
         m, s = _mean_std(vals)
         agg[f"{mode}_trained_top1"] = {"mean": m, "std": s, "per_seed": vals}
         rows.append((f"{mode}: trained top-1", vals, m, s, "{:.3f}"))
+    if all("ranking" in r for r in results):
+        for mode in MODES:
+            vals = [float(r["ranking"][f"{mode}_kendall_tau"]) for r in results]
+            m, s = _mean_std(vals)
+            agg[f"{mode}_kendall_tau"] = {"mean": m, "std": s, "per_seed": vals}
+            rows.append((f"{mode}: supernet proxy vs trained, Kendall tau", vals, m, s, "{:.2f}"))
     head = "| quantity | " + " | ".join(f"seed {s}" for s in seeds) + " | mean +/- std |"
     lines = [head, "|" + "---|" * (len(seeds) + 2)]
     for label, vals, m, s, fmt in rows:
@@ -411,6 +523,12 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--flops-tol", type=float, default=0.1)
     p.add_argument("--max-tries", type=int, default=400000)
     p.add_argument("--train-epochs", type=int, default=20)
+    p.add_argument(
+        "--train-seeds",
+        type=int,
+        default=1,
+        help="trainings per genome (seeds s, s+1000, ...); its top-1 is their mean",
+    )
     p.add_argument("--train-batch", type=int, default=16)
     p.add_argument("--train-lr", type=float, default=0.01)
     p.add_argument("--train-optimizer", choices=("sgd", "adamw"), default="adamw")
