@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,13 @@ import torch
 
 from autotsnet.models.cost import estimate
 from autotsnet.models.space import SearchSpace
-from autotsnet.search.config import SearchConfig, SearchError, parse_steps, plan_steps
+from autotsnet.search.config import (
+    ADDED_FIELDS,
+    SearchConfig,
+    SearchError,
+    parse_steps,
+    plan_steps,
+)
 from autotsnet.search.data import TensorSearchData
 from autotsnet.search.progressive import flops_bounds, run_search, search_space
 
@@ -215,3 +222,21 @@ def test_warmup_leaves_alpha_uniform_then_search_moves_it(
     recs_c = [json.loads(line) for line in (c / "search.jsonl").read_text().splitlines()]
     assert [r["entropy"] for r in recs_c] == [r["entropy"] for r in recs]
     assert res.genome.dense is not None
+
+
+def test_checkpoint_from_before_added_settings_resumes(
+    tmp_path: Path, make_data: Callable[..., TensorSearchData]
+) -> None:
+    """A checkpoint written before a setting existed ran with its default: it resumes."""
+    cfg = _cfg(steps=("sparse",), epochs=(2,), targets_gflops=(0.005,))
+    a, b = tmp_path / "a", tmp_path / "b"
+    run_search(cfg, make_data(), a)
+    assert not run_search(cfg, make_data(), b, stop_after_epochs=1).finished
+    state = torch.load(b / "checkpoint.pt", weights_only=False)
+    for key in ADDED_FIELDS:
+        del state["fingerprint"][key]
+    torch.save(state, b / "checkpoint.pt")
+    with pytest.raises(SearchError, match=r"differs in: optimizer\)"):
+        run_search(dataclasses.replace(cfg, optimizer="adamw"), make_data(), b, resume=True)
+    assert run_search(cfg, make_data(), b, resume=True).finished
+    assert (a / "genome.json").read_text() == (b / "genome.json").read_text()

@@ -11,7 +11,15 @@ from autotsnet.search.dynamic import KernelMode
 from autotsnet.search.parsec import Importance
 from autotsnet.train.config import OPTIMIZERS
 
-__all__ = ["SearchConfig", "SearchError", "StepPlan", "parse_steps", "plan_steps"]
+__all__ = [
+    "ADDED_FIELDS",
+    "SearchConfig",
+    "SearchError",
+    "StepPlan",
+    "complete_fingerprint",
+    "parse_steps",
+    "plan_steps",
+]
 
 
 class SearchError(ValueError):
@@ -84,6 +92,22 @@ class SearchConfig:
         return {
             k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()
         }
+
+
+ADDED_FIELDS: tuple[str, ...] = ("alpha_batch_size", "optimizer", "warmup_epochs")
+"""Settings added after the first release. Their defaults reproduce what a search did before
+they existed, so a checkpoint whose fingerprint lacks one ran with the default."""
+
+
+def complete_fingerprint(saved: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's fingerprint with the defaults of :data:`ADDED_FIELDS` it predates."""
+    defaults = {f.name: f.default for f in dataclasses.fields(SearchConfig)}
+    missing = {
+        k: (list(v) if isinstance(v, tuple) else v)
+        for k, v in defaults.items()
+        if k in ADDED_FIELDS and k not in saved
+    }
+    return {**missing, **saved}
 
 
 @dataclass(frozen=True)

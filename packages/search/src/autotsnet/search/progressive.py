@@ -36,7 +36,13 @@ from autotsnet.search.checkpoint import (
     read_jsonl,
     save_checkpoint,
 )
-from autotsnet.search.config import SearchConfig, SearchError, StepPlan, plan_steps
+from autotsnet.search.config import (
+    SearchConfig,
+    SearchError,
+    StepPlan,
+    complete_fingerprint,
+    plan_steps,
+)
 from autotsnet.search.data import SearchData
 from autotsnet.search.distribution import ArchDistribution
 from autotsnet.search.parsec import Parsec, ParsecConfig, expected_flops
@@ -192,10 +198,9 @@ def run_search(
                 f"{out} already holds a search checkpoint; pass --resume or use another --out"
             )
         state = load_checkpoint(ckpt_path)
-        if state.get("fingerprint") != fingerprint:
-            diff = sorted(
-                k for k in fingerprint if state.get("fingerprint", {}).get(k) != fingerprint[k]
-            )
+        saved = complete_fingerprint(dict(state.get("fingerprint") or {}))
+        if saved != fingerprint:
+            diff = sorted(k for k in fingerprint if saved.get(k) != fingerprint[k])
             raise SearchError(
                 f"{ckpt_path} was written by a different search "
                 f"(differs in: {', '.join(diff) or 'version'})"
