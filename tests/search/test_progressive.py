@@ -80,6 +80,7 @@ def test_progressive_outputs_inheritance_and_resume(
         "search.jsonl",
         "entropy.png",
         "flops.png",
+        "supernet.png",
         "alpha_sparse.png",
         "alpha_dense.png",
         "alpha_attention.png",

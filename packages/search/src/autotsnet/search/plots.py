@@ -1,4 +1,7 @@
-"""PNG plots of a search: entropy and FLOPs curves, and alpha heatmaps per variable kind."""
+"""PNG plots of a search: entropy, FLOPs and supernet curves, and alpha heatmaps per variable kind.
+
+Weights-only warm-up epochs (``"phase": "warmup"`` records) are shaded grey in the curves.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +17,24 @@ import matplotlib.pyplot as plt
 __all__ = ["plot_alpha", "plot_curves"]
 
 
+def _shade_warmup(ax: Any, records: list[dict[str, Any]]) -> None:
+    warm = [r["global_epoch"] for r in records if r.get("phase") == "warmup"]
+    for i, e in enumerate(warm):
+        ax.axvspan(e - 0.5, e + 0.5, color="0.9", lw=0, label="warm-up" if i == 0 else None)
+
+
 def plot_curves(records: list[dict[str, Any]], out: Path) -> list[Path]:
-    """``entropy.png`` and ``flops.png`` from the search.jsonl records."""
+    """``entropy.png``, ``flops.png`` and ``supernet.png`` from the search.jsonl records.
+
+    ``supernet.png`` shows the weight-training loss and the sampled architectures' mean
+    accuracy on the alpha batches: whether the supernet has learned anything PARSEC can
+    rank architectures by.
+    """
     if not records:
         return []
     paths = []
     fig, ax = plt.subplots(figsize=(6, 3.5))
+    _shade_warmup(ax, records)
     for step in dict.fromkeys(r["step"] for r in records):
         rs = [r for r in records if r["step"] == step]
         ax.plot([r["global_epoch"] for r in rs], [r["entropy"] for r in rs], label=step)
@@ -31,6 +46,7 @@ def plot_curves(records: list[dict[str, Any]], out: Path) -> list[Path]:
     fig.savefig(paths[-1], dpi=100)
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(6, 3.5))
+    _shade_warmup(ax, records)
     x = [r["global_epoch"] for r in records]
     for key, label in (
         ("expected_gflops", "expected"),
@@ -49,6 +65,21 @@ def plot_curves(records: list[dict[str, Any]], out: Path) -> list[Path]:
     ax.legend()
     fig.tight_layout()
     paths.append(out / "flops.png")
+    fig.savefig(paths[-1], dpi=100)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    _shade_warmup(ax, records)
+    ax.plot(x, [r["train_loss"] for r in records], color="C0", label="training loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("weight-training loss", color="C0")
+    acc = ax.twinx()
+    acc.plot(x, [r["sample_val_acc"] for r in records], color="C1", label="sampled accuracy")
+    acc.set_ylabel("sampled architectures' alpha-batch accuracy", color="C1", fontsize=8)
+    handles = ax.get_legend_handles_labels()
+    more = acc.get_legend_handles_labels()
+    ax.legend(handles[0] + more[0], handles[1] + more[1], fontsize=8)
+    fig.tight_layout()
+    paths.append(out / "supernet.png")
     fig.savefig(paths[-1], dpi=100)
     plt.close(fig)
     return paths

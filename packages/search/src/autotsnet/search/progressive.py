@@ -6,8 +6,8 @@ optimizer) carries on, so step 2 inherits step 1's weights. ``one_step`` searche
 listed step's variables at once (the Table 9 ablation) with the last target and the sum of the
 epochs. Outputs in the run directory: ``genome_step<i>_<step>.json`` after each step,
 ``genome.json``, ``search.jsonl`` (one record per epoch), ``entropy.png``, ``flops.png``,
-``alpha_<step>.png`` and ``checkpoint.pt`` (atomic, every epoch; ``resume=True`` continues it
-and reaches the same genome as an uninterrupted run).
+``supernet.png``, ``alpha_<step>.png`` and ``checkpoint.pt`` (atomic, every epoch;
+``resume=True`` continues it and reaches the same genome as an uninterrupted run).
 """
 
 from __future__ import annotations
