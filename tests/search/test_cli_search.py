@@ -69,17 +69,24 @@ def test_infeasible_target_names_both_bounds(tmp_path: Path) -> None:
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
 
 
-@pytest.mark.parametrize(("optimizer", "lr"), [("sgd", 0.4 * 16 / 128), ("adamw", 0.01)])
-def test_train_hint_is_a_valid_train_command(tmp_path: Path, optimizer: str, lr: float) -> None:
+@pytest.mark.parametrize(
+    ("optimizer", "lr", "flip"), [("sgd", 0.4 * 16 / 128, True), ("adamw", 0.01, False)]
+)
+def test_train_hint_is_a_valid_train_command(
+    tmp_path: Path, optimizer: str, lr: float, flip: bool
+) -> None:
     genome = tmp_path / "my run" / "genome.json"
     genome.parent.mkdir()
     genome.write_text(SearchSpace.table1(scale="tiny").base.to_json())
-    hint = train_hint(genome, tmp_path / "no such data", tmp_path / "my run", 16, optimizer)
+    hint = train_hint(
+        genome, tmp_path / "no such data", tmp_path / "my run", 16, optimizer, flip=flip
+    )
     argv = shlex.split(hint)
     assert argv[:2] == ["autotsnet", "train"] and argv[2] == str(genome)
     assert argv[argv.index("--batch-size") + 1] == "16"
     assert float(argv[argv.index("--lr") + 1]) == pytest.approx(lr)
     assert ("--optimizer" in argv) == (optimizer == "adamw")
+    assert ("--no-flip" in argv) == (not flip)
     # the real `autotsnet train` parses every option and gets as far as opening the data
     result = CliRunner().invoke(app, [*argv[1:], "--no-progress"])
     assert result.exit_code == 2

@@ -48,7 +48,7 @@ from autotsnet.search.checkpoint import CHECKPOINT, load_checkpoint
 from autotsnet.search.config import SearchConfig
 from autotsnet.search.data import SearchData, VideoSearchData
 from autotsnet.search.dynamic import KernelMode, bn_batch_stats_only
-from autotsnet.search.progressive import run_search
+from autotsnet.search.progressive import run_search, with_inputs
 from autotsnet.search.supernet import Supernet
 from autotsnet.train import TrainConfig, train
 from autotsnet.train.evaluate import evaluate
@@ -82,6 +82,7 @@ def random_genomes(
     rng: random.Random,
     max_tries: int,
     exclude: set[str],
+    frames: tuple[int, int] | None = None,
 ) -> tuple[list[Genome], int]:
     """``count`` distinct uniform samples of the whole space within ``target * (1 +/- tol)``.
 
@@ -92,7 +93,7 @@ def random_genomes(
     out: list[Genome] = []
     seen = set(exclude)
     for tries in range(1, max_tries + 1):
-        g = space.sample(rng)
+        g = with_inputs(space.sample(rng), frames, None)
         if g.genome_id in seen or not lo <= _flops(g, num_classes) <= hi:
             continue
         seen.add(g.genome_id)
@@ -117,6 +118,7 @@ def band_walk(
     burn_in: int = 3000,
     thin: int = 300,
     max_steps: int = 200_000,
+    frames: tuple[int, int] | None = None,
 ) -> tuple[list[Genome], int]:
     """``count`` distinct genomes drawn uniformly from the FLOPs band by a random walk.
 
@@ -139,7 +141,7 @@ def band_walk(
         if steps == max_steps:
             raise RuntimeError(f"band walk found {len(out)} of {count} genomes in {steps} steps")
         steps += 1
-        proposal = space.mutate(current, rng, rate=0.0)
+        proposal = with_inputs(space.mutate(current, rng, rate=0.0), frames, None)
         if lo <= _flops(proposal, num_classes) <= hi:
             current = proposal
         if steps > burn_in and steps % thin == 0 and current.genome_id not in seen:
@@ -169,7 +171,12 @@ def kendall_tau(x: list[float], y: list[float]) -> float:
 
 
 def proxy_accuracy(
-    search_dir: Path, data: SearchData, genomes: list[Genome], *, kernel_mode: KernelMode
+    search_dir: Path,
+    data: SearchData,
+    genomes: list[Genome],
+    *,
+    kernel_mode: KernelMode,
+    frames: tuple[int, int] | None = None,
 ) -> list[float]:
     """Accuracy of each genome inside a finished search's supernet, on the whole alpha split.
 
@@ -178,7 +185,8 @@ def proxy_accuracy(
     """
     state = load_checkpoint(search_dir / CHECKPOINT)
     space = SearchSpace.table1(scale="tiny")
-    net = Supernet(space.max_cost_genome(), num_classes=data.num_classes, kernel_mode=kernel_mode)
+    top = with_inputs(space.max_cost_genome(), frames, None)
+    net = Supernet(top, num_classes=data.num_classes, kernel_mode=kernel_mode)
     net.load_state_dict(state["supernet"])
     batches = list(data.val_batches(0))
     scores = []
@@ -214,15 +222,18 @@ def _search(
         space_scale="tiny",
         seed=seed,
         alpha_batch_size=args.alpha_batch or args.search_batch,
+        frames=args.search_frames,
+        flip=False,  # left/right: a flipped clip would carry the other class's motion
     )
     space = SearchSpace.table1(scale="tiny")
     batches = VideoSearchData(
         data_dir,
-        space.base,
+        with_inputs(space.base, args.search_frames, None),
         batch_size=args.search_batch,
         seed=seed,
         workers=args.workers,
         alpha_batch_size=config.alpha_batch_size,
+        flip=config.flip,
     )
     resumed = (out / "checkpoint.pt").exists()
     t0 = time.perf_counter()
@@ -368,6 +379,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
                 rng=random.Random(seed),
                 max_tries=args.max_tries,
                 exclude=exclude,
+                frames=args.search_frames,
             )
         except RuntimeError as exc:
             logger.warning("seed %d: %s; falling back to a random walk in the band", seed, exc)
@@ -380,6 +392,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
                 tol=args.flops_tol,
                 rng=random.Random(seed),
                 exclude=exclude,
+                frames=args.search_frames,
             )
         _write_json(
             randoms_path,
@@ -434,12 +447,18 @@ def _ranking(
         return dict(_read_json(path))
     space = SearchSpace.table1(scale="tiny")
     data = VideoSearchData(
-        data_dir, space.base, batch_size=args.search_batch, seed=seed, workers=args.workers
+        data_dir,
+        with_inputs(space.base, args.search_frames, None),
+        batch_size=args.search_batch,
+        seed=seed,
+        workers=args.workers,
     )
     trained = [float(runs[n]["top1"]) for n in names]
     out: dict[str, Any] = {"genomes": names, "trained_top1": trained}
     for m in MODES:
-        proxy = proxy_accuracy(seed_dir / f"search_{m}", data, genomes, kernel_mode="crop")
+        proxy = proxy_accuracy(
+            seed_dir / f"search_{m}", data, genomes, kernel_mode="crop", frames=args.search_frames
+        )
         out[f"{m}_proxy_acc"] = proxy
         out[f"{m}_kendall_tau"] = kendall_tau(proxy, trained)
     _write_json(path, out)
@@ -511,6 +530,12 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--search-epochs", type=ints, default=(4, 3, 2))
     p.add_argument(
         "--search-warmup", type=ints, default=(), help="weights-only epochs per step (none)"
+    )
+    p.add_argument(
+        "--search-frames",
+        type=lambda v: tuple(int(x) for x in v.split(",")),
+        default=None,
+        help="sparse,dense frames of every genome (default: the tiny space's 2,8)",
     )
     p.add_argument("--samples", type=int, default=4)
     p.add_argument("--importance", choices=("accuracy", "likelihood"), default="accuracy")

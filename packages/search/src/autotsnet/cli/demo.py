@@ -216,10 +216,11 @@ def _search(
     config = SearchConfig(
         targets_gflops=cfg.search_targets, epochs=cfg.search_epochs, samples=cfg.search_samples,
         space_scale="tiny", seed=seed, max_iters=cfg.search_iters, lr_weights=cfg.lr,
-        optimizer=cfg.optimizer,
+        optimizer=cfg.optimizer, flip=False,  # the synthetic classes are direction-sensitive
     )  # fmt: skip
     genome = with_inputs(search_space(config).base, config.frames, config.crop)
-    batches = VideoSearchData(data_dir, genome, batch_size=cfg.batch_size, seed=seed, workers=0)
+    batches = VideoSearchData(data_dir, genome, batch_size=cfg.batch_size, seed=seed, workers=0,
+                              flip=config.flip)  # fmt: skip
     with _bar(console) as bar:
         tasks: dict[str, Any] = {}
 

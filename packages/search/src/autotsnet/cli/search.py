@@ -51,16 +51,26 @@ def _init_distributed() -> tuple[int, int, torch.device]:
     return rank, world, device
 
 
-def train_hint(genome: Path, data: Path, out: Path, batch_size: int, optimizer: str = "sgd") -> str:
+def train_hint(
+    genome: Path,
+    data: Path,
+    out: Path,
+    batch_size: int,
+    optimizer: str = "sgd",
+    *,
+    flip: bool = True,
+) -> str:
     """The ``autotsnet train`` command line for a searched genome, shell-quoted.
 
-    It trains into ``out/train`` with the search's batch size and optimizer. With SGD the
-    peak learning rate is the default (0.4 at 128 clips) scaled linearly to the batch (the
-    default batch, 128, would make no full batch on a dataset small enough to search on a
-    CPU); with AdamW it is 1e-2, the rate the tiny-scale recipe uses (docs/training.md).
+    It trains into ``out/train`` with the search's batch size, optimizer and flip setting.
+    With SGD the peak learning rate is the default (0.4 at 128 clips) scaled linearly to the
+    batch (the default batch, 128, would make no full batch on a dataset small enough to
+    search on a CPU); with AdamW it is 1e-2, the rate the tiny-scale recipe uses (docs/training.md).
     """
     args = ["autotsnet", "train", str(genome), "--data", str(data), "--out", str(out / "train")]
     args += ["--batch-size", str(batch_size)]
+    if not flip:
+        args.append("--no-flip")
     if optimizer == "adamw":
         return shlex.join([*args, "--optimizer", "adamw", "--lr", f"{ADAMW_LR:g}"])
     return shlex.join([*args, "--lr", f"{0.4 * batch_size / 128:g}"])
@@ -126,6 +136,12 @@ def search(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed.")] = 0,
     workers: Annotated[int, typer.Option("--workers", help="Data loader workers.")] = 0,
+    no_flip: Annotated[
+        bool,
+        typer.Option(
+            "--no-flip", help="No random flip of weight clips (direction-sensitive classes)."
+        ),
+    ] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue RUN_DIR's search.")] = False,
 ) -> None:
     """Search a two-stream architecture with progressive PARSEC and write RUN_DIR/genome.json."""
@@ -155,6 +171,7 @@ def search(
         seed=seed,
         max_iters=max_iters,
         alpha_batch_size=alpha_batch_size,
+        flip=not no_flip,
     )
     plan_steps(config)  # bad steps/targets/epochs fail before the dataset is opened
     rank, world, device = _init_distributed()
@@ -170,6 +187,7 @@ def search(
         rank=rank,
         world=world,
         alpha_batch_size=alpha_batch(alpha_batch_size, batch_size),
+        flip=config.flip,
     )
     console = Console(stderr=True)
     with Progress(
@@ -193,7 +211,8 @@ def search(
         out_console = Console(soft_wrap=True, highlight=False)
         out_console.print(f"genome written to {result.genome_path}", markup=False)
         out_console.print(
-            f"train it with: {train_hint(result.genome_path, data, out, batch_size, optimizer)}",
+            "train it with: "
+            + train_hint(result.genome_path, data, out, batch_size, optimizer, flip=config.flip),
             markup=False,
         )
     if dist.is_initialized():

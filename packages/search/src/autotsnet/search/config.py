@@ -59,6 +59,11 @@ class SearchConfig:
         kernel_mode: Depthwise kernel sharing of the supernet.
         seed: Seed of sampling, data order and dropout.
         max_iters: Cap on iterations per epoch (None: one pass over the weight split).
+        flip: Random horizontal flips of the weight-training clips. Switch it off for
+            direction-sensitive classes (the built-in synthetic dataset's left/right): a
+            flipped "left" clip shows a "right" motion with a "left" label. Read by
+            :class:`autotsnet.search.data.VideoSearchData` (the CLI passes it on); part of
+            the fingerprint, so a resumed search keeps it.
         alpha_batch_size: Clips each sampled architecture is scored on per iteration (the
             alpha / validation batch); None: as many as the weight batch. The paper does not
             fix it; a smaller one shortens the no-grad scoring forward, at the price of a
@@ -86,6 +91,7 @@ class SearchConfig:
     seed: int = 0
     max_iters: int | None = None
     alpha_batch_size: int | None = None
+    flip: bool = True
 
     def fingerprint(self) -> dict[str, Any]:
         """Everything that changes the result (a resumed run must match it)."""
@@ -94,7 +100,7 @@ class SearchConfig:
         }
 
 
-ADDED_FIELDS: tuple[str, ...] = ("alpha_batch_size", "optimizer", "warmup_epochs")
+ADDED_FIELDS: tuple[str, ...] = ("alpha_batch_size", "flip", "optimizer", "warmup_epochs")
 """Settings added after the first release. Their defaults reproduce what a search did before
 they existed, so a checkpoint whose fingerprint lacks one ran with the default."""
 

@@ -128,6 +128,8 @@ class VideoSearchData:
         world: Number of processes.
         alpha_batch_size: Samples per alpha batch (None: ``batch_size``); pass the search's
             ``alpha_batch_size`` so that no clip is decoded only to be dropped.
+        flip: Random horizontal flips of the weight clips (``SearchConfig.flip``); off for
+            direction-sensitive classes. Alpha clips are never flipped.
 
     Raises:
         DataError: If the dataset is missing, empty or too small for one batch per part.
@@ -145,6 +147,7 @@ class VideoSearchData:
         rank: int = 0,
         world: int = 1,
         alpha_batch_size: int | None = None,
+        flip: bool = True,
     ) -> None:
         items, class_map = open_dataset(source, "train")
         self.class_names = tuple(class_map.names)
@@ -163,7 +166,7 @@ class VideoSearchData:
                 f"{a_batch} (the alpha batch)"
             )
         samplings = sampling_from_genome(genome)
-        transform = TrainTransform.from_input_spec(genome.sparse.input)
+        transform = TrainTransform.from_input_spec(genome.sparse.input, flip=flip)
         self.batch_size = batch_size
         self._train = self._loader(
             ClipDataset(w_items, samplings, transform, seed=seed, train=True),
