@@ -29,6 +29,7 @@ import torch
 from autotsnet.data.classmap import atomic_write_text
 from autotsnet.data.synth import generate_synthetic
 from autotsnet.models import Genome
+from autotsnet.models.cost import estimate
 from autotsnet.models.space import SearchSpace
 from autotsnet.search.progressive import with_inputs
 from autotsnet.train import TrainConfig, train
@@ -90,7 +91,15 @@ def main() -> None:
         name: [_run(name, g, s, data, args.out, args) for s in seeds]
         for name, g in genomes().items()
     }
-    summary = {"chance": 0.25, "epochs": args.epochs, "results": results}
+    space = SearchSpace.table1(scale="tiny")
+    cost = {  # the two-stream base genome of the tiny space with each input
+        "base_gflops_frames_2_8": estimate(space.base, num_classes=4).flops / 1e9,
+        "base_gflops_frames_4_8": estimate(
+            with_inputs(space.base, (4, 8), None), num_classes=4
+        ).flops
+        / 1e9,
+    }
+    summary = {"chance": 0.25, "epochs": args.epochs, **cost, "results": results}
     atomic_write_text(args.out / "sparse_frames.json", json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
 

@@ -69,6 +69,9 @@ class DemoSettings:
     batch_size: int
     lr: float
     optimizer: OptimizerName = "adamw"
+    lr_alpha: float = 0.1
+    """Adam lr of alpha. The paper's 0.025 is for ~10^5 alpha steps; the demo takes a few
+    dozen per step, too few for 0.025 to move alpha (and with it the FLOPs) off uniform."""
     eval_views: tuple[str, ...] = ("10x1", "10x3")
 
     @classmethod
@@ -216,7 +219,8 @@ def _search(
     config = SearchConfig(
         targets_gflops=cfg.search_targets, epochs=cfg.search_epochs, samples=cfg.search_samples,
         space_scale="tiny", seed=seed, max_iters=cfg.search_iters, lr_weights=cfg.lr,
-        optimizer=cfg.optimizer, flip=False,  # the synthetic classes are direction-sensitive
+        optimizer=cfg.optimizer, lr_alpha=cfg.lr_alpha,
+        flip=False,  # the synthetic classes are direction-sensitive
     )  # fmt: skip
     genome = with_inputs(search_space(config).base, config.frames, config.crop)
     batches = VideoSearchData(data_dir, genome, batch_size=cfg.batch_size, seed=seed, workers=0,
