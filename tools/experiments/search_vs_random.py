@@ -273,7 +273,12 @@ def train_seeds(seed: int, count: int) -> list[int]:
 
 
 def _train_eval(
-    args: argparse.Namespace, seed: int, genome: Genome, data_dir: Path, run_dir: Path
+    args: argparse.Namespace,
+    seed: int,
+    genome: Genome,
+    data_dir: Path,
+    run_dir: Path,
+    count: int,
 ) -> dict[str, Any]:
     """Train and evaluate ``genome`` once per training seed; top-1 is their mean."""
     runs = [
@@ -284,11 +289,11 @@ def _train_eval(
             data_dir,
             run_dir if k == 0 else run_dir.with_name(f"{run_dir.name}_t{k}"),
         )
-        for k, ts in enumerate(train_seeds(seed, args.train_seeds))
+        for k, ts in enumerate(train_seeds(seed, count))
     ]
     result = dict(runs[0])
     result["top1_runs"] = [r["top1"] for r in runs]
-    result["train_seeds"] = train_seeds(seed, args.train_seeds)
+    result["train_seeds"] = train_seeds(seed, count)
     result["top1"] = statistics.fmean(result["top1_runs"])
     result["train_seconds"] = math.fsum(r["train_seconds"] for r in runs)
     return result
@@ -406,9 +411,13 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     runs: dict[str, dict[str, Any]] = {}
     for m in MODES:
         g = searched[m].replace(name=f"searched_{m}")
-        runs[f"searched_{m}"] = _train_eval(args, seed, g, data_dir, seed_dir / f"train_{m}")
+        runs[f"searched_{m}"] = _train_eval(
+            args, seed, g, data_dir, seed_dir / f"train_{m}", args.train_seeds
+        )
     for i, g in enumerate(randoms):
-        runs[f"random_{i}"] = _train_eval(args, seed, g, data_dir, seed_dir / f"train_random{i}")
+        runs[f"random_{i}"] = _train_eval(
+            args, seed, g, data_dir, seed_dir / f"train_random{i}", args.random_train_seeds
+        )
     rand = [runs[f"random_{i}"]["top1"] for i in range(len(randoms))]
     top1 = runs["searched_progressive"]["top1"]
     names = [*(f"searched_{m}" for m in MODES), *(f"random_{i}" for i in range(len(randoms)))]
@@ -552,7 +561,13 @@ def _parse() -> argparse.Namespace:
         "--train-seeds",
         type=int,
         default=1,
-        help="trainings per genome (seeds s, s+1000, ...); its top-1 is their mean",
+        help="trainings per searched genome (seeds s, s+1000, ...); its top-1 is their mean",
+    )
+    p.add_argument(
+        "--random-train-seeds",
+        type=int,
+        default=1,
+        help="trainings per random genome (their mean over --randoms genomes averages too)",
     )
     p.add_argument("--train-batch", type=int, default=16)
     p.add_argument("--train-lr", type=float, default=0.01)
