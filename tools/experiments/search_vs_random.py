@@ -482,6 +482,8 @@ def _ranking(
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:
+    if any(math.isnan(v) for v in values):
+        return math.nan, math.nan
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
@@ -517,7 +519,8 @@ def aggregate(results: list[dict[str, Any]], command: str) -> tuple[dict[str, An
     if all("ranking" in r for r in results):
         for mode in MODES:
             vals = [float(r["ranking"][f"{mode}_kendall_tau"]) for r in results]
-            m, s = _mean_std(vals)
+            # tau is undefined (NaN) when a supernet scores every genome alike
+            m, s = _mean_std([v for v in vals if not math.isnan(v)] or [math.nan])
             agg[f"{mode}_kendall_tau"] = {"mean": m, "std": s, "per_seed": vals}
             rows.append((f"{mode}: supernet proxy vs trained, Kendall tau", vals, m, s, "{:.2f}"))
     head = "| quantity | " + " | ".join(f"seed {s}" for s in seeds) + " | mean +/- std |"
