@@ -208,6 +208,21 @@ def proxy_accuracy(
     return scores
 
 
+def _study_data(
+    args: argparse.Namespace, seed: int, data_dir: Path, alpha_batch_size: int | None = None
+) -> VideoSearchData:
+    """The search's weight and alpha batches: the study's frames, no flips (left/right)."""
+    return VideoSearchData(
+        data_dir,
+        with_inputs(SearchSpace.table1(scale="tiny").base, args.search_frames, None),
+        batch_size=args.search_batch,
+        seed=seed,
+        workers=args.workers,
+        alpha_batch_size=alpha_batch_size,
+        flip=False,
+    )
+
+
 def _search(
     args: argparse.Namespace, seed: int, mode: str, data_dir: Path, seed_dir: Path
 ) -> dict[str, Any]:
@@ -233,15 +248,7 @@ def _search(
         flip=False,  # left/right: a flipped clip would carry the other class's motion
     )
     space = SearchSpace.table1(scale="tiny")
-    batches = VideoSearchData(
-        data_dir,
-        with_inputs(space.base, args.search_frames, None),
-        batch_size=args.search_batch,
-        seed=seed,
-        workers=args.workers,
-        alpha_batch_size=config.alpha_batch_size,
-        flip=config.flip,
-    )
+    batches = _study_data(args, seed, data_dir, config.alpha_batch_size)
     resumed = (out / "checkpoint.pt").exists()
     t0 = time.perf_counter()
     result = run_search(config, batches, out, resume=True)
@@ -461,14 +468,7 @@ def _ranking(
     path = seed_dir / "ranking.json"
     if path.exists():
         return dict(_read_json(path))
-    space = SearchSpace.table1(scale="tiny")
-    data = VideoSearchData(
-        data_dir,
-        with_inputs(space.base, args.search_frames, None),
-        batch_size=args.search_batch,
-        seed=seed,
-        workers=args.workers,
-    )
+    data = _study_data(args, seed, data_dir)
     trained = [float(runs[n]["top1"]) for n in names]
     out: dict[str, Any] = {"genomes": names, "trained_top1": trained}
     for m in MODES:
