@@ -54,7 +54,8 @@ from autotsnet.models.space import STEPS, SearchSpace
 from autotsnet.search.checkpoint import CHECKPOINT, load_checkpoint
 from autotsnet.search.config import SearchConfig
 from autotsnet.search.data import SearchData, VideoSearchData
-from autotsnet.search.dynamic import KernelMode, bn_batch_stats_only
+from autotsnet.search.dynamic import KernelMode
+from autotsnet.search.parsec import scoring_logits
 from autotsnet.search.progressive import run_search, with_inputs
 from autotsnet.search.supernet import Supernet
 from autotsnet.train import TrainConfig, train
@@ -200,8 +201,7 @@ def proxy_accuracy(
     for g in genomes:
         correct = total = 0
         for clips, labels in batches:
-            with torch.no_grad(), bn_batch_stats_only(), net.evaluation():
-                logits = net(clips, g)
+            logits = scoring_logits(net, g, clips)
             correct += int((logits.argmax(1) == labels).sum())
             total += len(labels)
         scores.append(correct / max(1, total))

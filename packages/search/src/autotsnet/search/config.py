@@ -95,9 +95,12 @@ class SearchConfig:
 
     def fingerprint(self) -> dict[str, Any]:
         """Everything that changes the result (a resumed run must match it)."""
-        return {
-            k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()
-        }
+        return {k: _plain(v) for k, v in dataclasses.asdict(self).items()}
+
+
+def _plain(value: Any) -> Any:
+    """A fingerprint value as JSON and checkpoints keep it (tuples become lists)."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 ADDED_FIELDS: tuple[str, ...] = ("alpha_batch_size", "flip", "optimizer", "warmup_epochs")
@@ -108,11 +111,7 @@ they existed, so a checkpoint whose fingerprint lacks one ran with the default."
 def complete_fingerprint(saved: dict[str, Any]) -> dict[str, Any]:
     """A checkpoint's fingerprint with the defaults of :data:`ADDED_FIELDS` it predates."""
     defaults = {f.name: f.default for f in dataclasses.fields(SearchConfig)}
-    missing = {
-        k: (list(v) if isinstance(v, tuple) else v)
-        for k, v in defaults.items()
-        if k in ADDED_FIELDS and k not in saved
-    }
+    missing = {k: _plain(v) for k, v in defaults.items() if k in ADDED_FIELDS and k not in saved}
     return {**missing, **saved}
 
 

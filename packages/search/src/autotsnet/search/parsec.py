@@ -47,6 +47,7 @@ __all__ = [
     "expected_flops",
     "hinge_weights",
     "importance_weights",
+    "scoring_logits",
 ]
 
 Importance = Literal["accuracy", "likelihood"]
@@ -112,6 +113,13 @@ def hinge_weights(flops: torch.Tensor, target: float) -> torch.Tensor:
     return cost / total if float(total) > 0 else torch.zeros_like(cost)
 
 
+def scoring_logits(supernet: Supernet, genome: Genome, clips: Clips) -> torch.Tensor:
+    """Logits PARSEC scores ``genome`` by: no grad, batch-statistics BN (running stats kept)."""
+    with torch.no_grad(), bn_batch_stats_only(), supernet.evaluation():
+        logits: torch.Tensor = supernet(clips, genome)
+    return logits
+
+
 def _world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
@@ -165,8 +173,7 @@ class Parsec:
 
     def evaluate(self, genome: Genome, clips: Clips, labels: torch.Tensor) -> tuple[float, float]:
         """``(accuracy, log-likelihood)`` of ``genome`` on a batch, batch-stat BN, no grad."""
-        with torch.no_grad(), bn_batch_stats_only(), self.supernet.evaluation():
-            logits = self.supernet(clips, genome)
+        logits = scoring_logits(self.supernet, genome, clips)
         acc = float((logits.argmax(1) == labels).float().mean())
         ll = -float(F.cross_entropy(logits, labels, reduction="sum"))
         return acc, ll
