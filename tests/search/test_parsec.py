@@ -15,6 +15,7 @@ from autotsnet.search.parsec import (
     Parsec,
     ParsecConfig,
     alpha_batch,
+    alpha_coefficients,
     hinge_weights,
     importance_weights,
 )
@@ -43,6 +44,81 @@ def test_hinge_weights() -> None:
     assert float(hinge_weights(f, 1000.0).sum()) == 0.0
 
 
+def test_alpha_coefficients() -> None:
+    omega = torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64)
+    c = torch.tensor([0.0, 0.2, 0.8], dtype=torch.float64)
+    torch.testing.assert_close(alpha_coefficients(omega, c, 2.0, "none"), omega - 2.0 * c)
+    mean = alpha_coefficients(omega, c, 2.0, "mean")
+    torch.testing.assert_close(mean, (omega - 1 / 3) - 2.0 * (c - 1 / 3))
+    assert abs(float(mean.sum())) < 1e-12
+    # all within target: the hinge part is zero, not centred
+    none_over = torch.zeros(3, dtype=torch.float64)
+    torch.testing.assert_close(alpha_coefficients(omega, none_over, 2.0, "mean"), omega - 1 / 3)
+    # equal scores and no cost: nothing moves alpha
+    flat = torch.full((3,), 1 / 3, dtype=torch.float64)
+    assert float(alpha_coefficients(flat, none_over, 1.0, "mean").abs().sum()) == 0.0
+    with pytest.raises(ValueError, match="baseline"):
+        alpha_coefficients(omega, c, 1.0, "bogus")  # type: ignore[arg-type]
+
+
+def _score_function_grads(baseline: str, draws: int, seed: int) -> torch.Tensor:
+    """``draws`` alpha-gradient estimates of a 3-way choice whose accuracy is planted."""
+    gen = torch.Generator().manual_seed(seed)
+    theta = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    acc = torch.tensor([0.30, 0.35, 0.40], dtype=torch.float64)
+    out = []
+    for _ in range(draws):
+        idx = torch.multinomial(torch.softmax(theta.detach(), 0), 4, True, generator=gen)
+        omega = importance_weights("accuracy", acc[idx], acc[idx], 1.0)
+        coef = alpha_coefficients(omega, torch.zeros(4, dtype=torch.float64), 1.0, baseline)  # type: ignore[arg-type]
+        (g,) = torch.autograd.grad(-(coef * torch.log_softmax(theta, 0)[idx]).sum(), theta)
+        out.append(g)
+    return torch.stack(out)
+
+
+def test_mean_baseline_same_expected_gradient_less_variance() -> None:
+    """The centred estimator drops a zero-mean term: same mean, far smaller variance."""
+    none = _score_function_grads("none", 4000, seed=0)
+    mean = _score_function_grads("mean", 4000, seed=0)
+    # expected gradient: both point towards the most accurate choice (descent direction)
+    for g in (none.mean(0), mean.mean(0)):
+        assert float(g[2]) < 0 < float(g[0])
+    torch.testing.assert_close(none.mean(0), mean.mean(0), atol=0.015, rtol=0.0)
+    assert float(mean.var(0).sum()) < 0.1 * float(none.var(0).sum())
+
+
+def test_mean_baseline_leaves_alpha_alone_when_scores_tie(tiny_space: SearchSpace) -> None:
+    base = tiny_space.base_for_step("sparse")
+    results = {}
+    for baseline in ("none", "mean"):
+        d = ArchDistribution(tiny_space.variables("sparse")[:4])
+        torch.manual_seed(0)
+        net = Supernet(tiny_space.max_cost_genome(), num_classes=3)
+        p = _Tied(
+            net,
+            d,
+            genome_of=lambda a: tiny_space.decode(a, base=base),
+            flops_of=lambda g: 1.0,
+            config=ParsecConfig(samples=3, target_flops=2.0, baseline=baseline),  # type: ignore[arg-type]
+            weight_optimizer=torch.optim.SGD(net.parameters(), lr=0.0),
+            alpha_optimizer=torch.optim.Adam(d.parameters(), lr=0.1),
+        )
+        gen = torch.Generator().manual_seed(0)
+        x, y = (torch.randn(2, 3, 2, 32, 32),), torch.tensor([0, 1])
+        for _ in range(5):
+            p.step((x, y), (x, y), gen)
+        results[baseline] = float(d.theta.detach().abs().max())
+    assert results["mean"] == 0.0
+    assert results["none"] > 0.1  # the uncentred estimator drifts on sampling noise alone
+
+
+class _Tied(Parsec):
+    """Every architecture scores the same."""
+
+    def evaluate(self, genome: Genome, clips: Clips, labels: torch.Tensor) -> tuple[float, float]:
+        return 0.5, -1.0
+
+
 def test_log_prob_gradient_is_onehot_minus_pi(tiny_space: SearchSpace) -> None:
     d = ArchDistribution(tiny_space.variables("sparse")[:3])
     with torch.no_grad():
@@ -66,8 +142,11 @@ class _Oracle(Parsec):
         return (1.0 if good else 0.1), (0.0 if good else -5.0)
 
 
-@pytest.mark.parametrize("importance", ["accuracy", "likelihood"])
-def test_planted_accuracy_wins(tiny_space: SearchSpace, importance: str) -> None:
+@pytest.mark.parametrize(
+    ("importance", "baseline"),
+    [("accuracy", "none"), ("likelihood", "none"), ("accuracy", "mean")],
+)
+def test_planted_accuracy_wins(tiny_space: SearchSpace, importance: str, baseline: str) -> None:
     base = tiny_space.base_for_step("sparse")
     variables = [
         v for v in tiny_space.variables("sparse") if v.name.startswith("sparse.groups[0].")
@@ -85,7 +164,12 @@ def test_planted_accuracy_wins(tiny_space: SearchSpace, importance: str) -> None
         d,
         genome_of=genome_of,
         flops_of=lambda g: float(estimate(g, num_classes=3).flops),
-        config=ParsecConfig(samples=4, importance=importance, target_flops=hi),  # type: ignore[arg-type]
+        config=ParsecConfig(
+            samples=4,
+            importance=importance,  # type: ignore[arg-type]
+            target_flops=hi,
+            baseline=baseline,  # type: ignore[arg-type]
+        ),
         weight_optimizer=torch.optim.SGD(net.parameters(), lr=0.0),
         alpha_optimizer=torch.optim.Adam(d.parameters(), lr=0.1),
     )

@@ -38,8 +38,12 @@ def _cfg(**kw: object) -> SearchConfig:
     return SearchConfig(**base)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("baseline", ["none", "mean"])
 def test_target_forcing_the_cheapest_choices(
-    tmp_path: Path, tiny_space: SearchSpace, make_data: Callable[..., TensorSearchData]
+    tmp_path: Path,
+    tiny_space: SearchSpace,
+    make_data: Callable[..., TensorSearchData],
+    baseline: str,
 ) -> None:
     cfg = _cfg(steps=("sparse",), epochs=(6,), targets_gflops=(1.0,), max_iters=4, samples=4)
     plan = plan_steps(cfg)[0]
@@ -53,6 +57,7 @@ def test_target_forcing_the_cheapest_choices(
         lr_alpha=0.3,
         beta=2.0,
         targets_gflops=(target / 1e9,),
+        baseline=baseline,
     )
     res = run_search(cfg, make_data(), tmp_path)
     recs = [json.loads(line) for line in (tmp_path / "search.jsonl").read_text().splitlines()]
@@ -151,6 +156,8 @@ def test_one_step_mode(tmp_path: Path, make_data: Callable[..., TensorSearchData
         ({"epochs": (1, 1)}, "need 3"),
         ({"steps": ("dense", "sparse")}, "order"),
         ({"optimizer": "adam"}, "--optimizer 'adam': must be sgd or adamw"),
+        ({"baseline": "median"}, "--baseline 'median': must be none or mean"),
+        ({"baseline": "mean", "samples": 1}, "--baseline mean needs at least 2 samples"),
     ],
 )
 def test_bad_input(

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from autotsnet.cli._errors import fail, user_errors
 from autotsnet.search.config import SearchConfig, SearchError, parse_steps, plan_steps
 from autotsnet.search.data import VideoSearchData
-from autotsnet.search.parsec import alpha_batch
+from autotsnet.search.parsec import BASELINES, alpha_batch
 from autotsnet.search.progressive import run_search, search_space, with_inputs
 from autotsnet.train.config import ADAMW_LR
 
@@ -119,6 +119,13 @@ def search(
     importance: Annotated[
         str, typer.Option("--importance", help="accuracy (Auto-TSNet) or likelihood (PARSEC).")
     ] = "accuracy",
+    baseline: Annotated[
+        str,
+        typer.Option(
+            "--baseline",
+            help="none (the papers' estimator) or mean (centred alpha coefficients, less noise).",
+        ),
+    ] = "none",
     beta: Annotated[float, typer.Option("--beta", help="Weight of the FLOPs hinge.")] = 1.0,
     lr: Annotated[
         float | None,
@@ -147,6 +154,8 @@ def search(
     """Search a two-stream architecture with progressive PARSEC and write RUN_DIR/genome.json."""
     if importance not in ("accuracy", "likelihood"):
         raise fail(f"--importance {importance!r}: must be accuracy or likelihood")
+    if baseline not in BASELINES:
+        raise fail(f"--baseline {baseline!r}: must be {' or '.join(BASELINES)}")
     if kernel_mode not in ("crop", "separate"):
         raise fail(f"--kernel-mode {kernel_mode!r}: must be crop or separate")
     fr = _ints(frames, "--frames") if frames else None
@@ -172,6 +181,7 @@ def search(
         max_iters=max_iters,
         alpha_batch_size=alpha_batch_size,
         flip=not no_flip,
+        baseline="mean" if baseline == "mean" else "none",
     )
     plan_steps(config)  # bad steps/targets/epochs fail before the dataset is opened
     rank, world, device = _init_distributed()

@@ -8,7 +8,7 @@ from typing import Any
 
 from autotsnet.models.space import SCALES, STEPS
 from autotsnet.search.dynamic import KernelMode
-from autotsnet.search.parsec import Importance
+from autotsnet.search.parsec import BASELINES, Baseline, Importance
 from autotsnet.train.config import OPTIMIZERS
 
 __all__ = [
@@ -68,6 +68,10 @@ class SearchConfig:
             alpha / validation batch); None: as many as the weight batch. The paper does not
             fix it; a smaller one shortens the no-grad scoring forward, at the price of a
             coarser score (see ``docs/search.md`` for measurements).
+        baseline: ``"none"`` (the papers' self-normalised estimator) or ``"mean"`` (each
+            sample's alpha coefficient centred on the samples' mean: same expected update,
+            less noise; needs at least 2 samples per iteration over all ranks). See
+            :func:`autotsnet.search.parsec.alpha_coefficients`.
     """
 
     targets_gflops: tuple[float, ...]
@@ -92,6 +96,7 @@ class SearchConfig:
     max_iters: int | None = None
     alpha_batch_size: int | None = None
     flip: bool = True
+    baseline: Baseline = "none"
 
     def fingerprint(self) -> dict[str, Any]:
         """Everything that changes the result (a resumed run must match it)."""
@@ -103,7 +108,13 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-ADDED_FIELDS: tuple[str, ...] = ("alpha_batch_size", "flip", "optimizer", "warmup_epochs")
+ADDED_FIELDS: tuple[str, ...] = (
+    "alpha_batch_size",
+    "baseline",
+    "flip",
+    "optimizer",
+    "warmup_epochs",
+)
 """Settings added after the first release. Their defaults reproduce what a search did before
 they existed, so a checkpoint whose fingerprint lacks one ran with the default."""
 
@@ -162,6 +173,8 @@ def plan_steps(config: SearchConfig) -> list[StepPlan]:
         raise SearchError(f"--optimizer {config.optimizer!r}: must be {' or '.join(OPTIMIZERS)}")
     if config.samples < 1:
         raise SearchError(f"--samples {config.samples}: must be at least 1")
+    if config.baseline not in BASELINES:
+        raise SearchError(f"--baseline {config.baseline!r}: must be {' or '.join(BASELINES)}")
     if config.alpha_batch_size is not None and config.alpha_batch_size < 1:
         raise SearchError(f"--alpha-batch-size {config.alpha_batch_size}: must be at least 1")
     if any(t <= 0 for t in config.targets_gflops) or any(e < 1 for e in config.epochs):

@@ -10,6 +10,8 @@
           | softmax(LL / tau)  (importance="likelihood", PARSEC)
     c_k   = C_k / sum C,  C_k = max(0, FLOPs_k / target - 1)   (0 if all within target)
     alpha: Adam on  -sum_k (omega_k - beta c_k) log P(A_k | alpha)
+           (baseline="mean": on -sum_k ((omega_k - 1/N) - beta (c_k - 1/N)) log P(A_k | alpha),
+            N = K x world, the hinge part centred only when some sample is over target)
     weights: for the local samples, sequentially: (omega_k * CE_k(train batch)).backward();
              all-reduce the gradients (sum), SGD step; average BN statistics over ranks.
 
@@ -39,11 +41,14 @@ from autotsnet.search.dynamic import bn_batch_stats_only
 from autotsnet.search.supernet import Clips, Supernet
 
 __all__ = [
+    "BASELINES",
+    "Baseline",
     "Importance",
     "Parsec",
     "ParsecConfig",
     "StepStats",
     "alpha_batch",
+    "alpha_coefficients",
     "expected_flops",
     "hinge_weights",
     "importance_weights",
@@ -51,6 +56,8 @@ __all__ = [
 ]
 
 Importance = Literal["accuracy", "likelihood"]
+Baseline = Literal["none", "mean"]
+BASELINES: tuple[str, ...] = ("none", "mean")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +74,11 @@ class ParsecConfig:
         alpha_batch_size: Clips of the validation batch each sample is evaluated on (the
             first ones of the batch given to :meth:`Parsec.step`); None: as many as the
             weight batch (see :func:`alpha_batch`).
+        baseline: ``"none"``: the alpha gradient uses the self-normalised weights as they
+            are (spec §2.1, the papers' estimator). ``"mean"``: each sample's coefficient is
+            centred on its mean over the samples (see :func:`alpha_coefficients`), which
+            drops a zero-mean term from the estimate: same expected gradient, lower variance,
+            and alpha stays put when every sample scores alike.
     """
 
     samples: int = 8
@@ -75,6 +87,7 @@ class ParsecConfig:
     beta: float = 1.0
     target_flops: float = 1.0
     alpha_batch_size: int | None = None
+    baseline: Baseline = "none"
 
 
 @dataclass(frozen=True)
@@ -111,6 +124,28 @@ def hinge_weights(flops: torch.Tensor, target: float) -> torch.Tensor:
     cost = torch.clamp(flops / target - 1.0, min=0.0)
     total = cost.sum()
     return cost / total if float(total) > 0 else torch.zeros_like(cost)
+
+
+def alpha_coefficients(
+    omega: torch.Tensor, cost: torch.Tensor, beta: float, baseline: Baseline
+) -> torch.Tensor:
+    """Per-sample coefficients ``coef_k`` of the alpha loss ``-sum_k coef_k log P(A_k|alpha)``.
+
+    ``baseline="none"``: ``omega_k - beta c_k`` (spec §2.2). ``"mean"``: both parts centred,
+    ``(omega_k - 1/N) - beta (c_k - 1/N)`` over the ``N`` samples, the hinge part only when
+    some sample is over target (``c`` is all zeros otherwise). Since ``omega`` and ``c`` each
+    sum to 1, the centred parts sum to 0, and the term dropped,
+    ``(1/N) sum_k grad log P(A_k|alpha)``, has expectation 0 under ``P(A|alpha)``: the
+    expected update is the same, but the sampling noise of which architectures were drawn no
+    longer moves alpha when the samples' scores are equal.
+    """
+    if baseline == "none":
+        return omega - beta * cost
+    if baseline == "mean":
+        n = omega.numel()
+        centred_cost = cost - 1.0 / n if float(cost.sum()) > 0 else cost
+        return (omega - 1.0 / n) - beta * centred_cost
+    raise ValueError(f"baseline = {baseline!r}: must be 'none' or 'mean'")
 
 
 def scoring_logits(supernet: Supernet, genome: Genome, clips: Clips) -> torch.Tensor:
@@ -206,7 +241,8 @@ class Parsec:
             c = hinge_weights(all_flops, cfg.target_flops)
             # ---- alpha update
             self.a_opt.zero_grad(set_to_none=True)
-            coef = (omega - cfg.beta * c).to(self.dist.theta.dtype).to(self.dist.theta.device)
+            coef = alpha_coefficients(omega, c, cfg.beta, cfg.baseline)
+            coef = coef.to(self.dist.theta.dtype).to(self.dist.theta.device)
             loss_alpha = -(coef * self.dist.log_prob(all_idx)).sum()
             loss_alpha.backward()  # type: ignore[no-untyped-call]
             _allreduce_mean([self.dist.theta])

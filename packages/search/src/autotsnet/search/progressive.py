@@ -189,6 +189,11 @@ def run_search(
     check_targets(space, config, data.num_classes)
     if len(data) < 1:
         raise SearchError("the dataset gives no full training batch; lower --batch-size")
+    if config.baseline == "mean" and config.samples * world < 2:
+        raise SearchError(
+            "--baseline mean needs at least 2 samples per iteration over all ranks "
+            f"(--samples {config.samples} x {world} rank(s)): with one, alpha never moves"
+        )
     fingerprint = {**config.fingerprint(), "classes": list(data.class_names), "world": world}
     ckpt_path = out / CHECKPOINT
     state: dict[str, Any] | None = None
@@ -282,6 +287,7 @@ def run_search(
                 beta=config.beta,
                 target_flops=plan.target_gflops * 1e9,
                 alpha_batch_size=config.alpha_batch_size,
+                baseline=config.baseline,
             ),
             weight_optimizer=w_opt,
             alpha_optimizer=a_opt,
