@@ -99,7 +99,7 @@ def test_mean_baseline_leaves_alpha_alone_when_scores_tie(tiny_space: SearchSpac
             d,
             genome_of=lambda a: tiny_space.decode(a, base=base),
             flops_of=lambda g: 1.0,
-            config=ParsecConfig(samples=3, target_flops=2.0, baseline=baseline),  # type: ignore[arg-type]
+            config=ParsecConfig(samples=3, target_flops=2.0, baseline=baseline),
             weight_optimizer=torch.optim.SGD(net.parameters(), lr=0.0),
             alpha_optimizer=torch.optim.Adam(d.parameters(), lr=0.1),
         )

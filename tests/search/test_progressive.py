@@ -100,6 +100,8 @@ def test_progressive_outputs_inheritance_and_resume(
     recs = [json.loads(line) for line in (a / "search.jsonl").read_text().splitlines()]
     assert [r["step"] for r in recs] == ["sparse", "sparse", "dense", "attention"]
     assert set(recs[2]["entropy_per_step"]) == {"sparse", "dense"}
+    for r in recs:  # the classifier head's live hidden units are logged every epoch
+        assert 0 < r["head_alive_units"] <= r["head_hidden_units"] == 64
     # resume: interrupted twice, same genome and same log as the uninterrupted run
     b = tmp_path / "b"
     assert not run_search(cfg, make_data(), b, stop_after_epochs=1).finished
@@ -248,3 +250,52 @@ def test_checkpoint_from_before_added_settings_resumes(
         run_search(dataclasses.replace(cfg, optimizer="adamw"), make_data(), b, resume=True)
     assert run_search(cfg, make_data(), b, resume=True).finished
     assert (a / "genome.json").read_text() == (b / "genome.json").read_text()
+
+
+def test_dead_classifier_head_is_reported(
+    tmp_path: Path,
+    tiny_space: SearchSpace,
+    make_data: Callable[..., TensorSearchData],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A head whose hidden ReLUs are all off makes every architecture score alike: counted."""
+    from autotsnet.search import progressive
+    from autotsnet.search.distribution import ArchDistribution
+    from autotsnet.search.parsec import Parsec, ParsecConfig
+    from autotsnet.search.supernet import Supernet
+
+    torch.manual_seed(0)
+    net = Supernet(tiny_space.max_cost_genome(), num_classes=3)
+    d = ArchDistribution(tiny_space.variables("sparse")[:2])
+    base = tiny_space.base_for_step("sparse")
+    p = Parsec(
+        net,
+        d,
+        genome_of=lambda a: tiny_space.decode(a, base=base),
+        flops_of=lambda g: 1.0,
+        config=ParsecConfig(samples=2, target_flops=2.0),
+        weight_optimizer=torch.optim.SGD(net.parameters(), lr=0.0),
+        alpha_optimizer=torch.optim.Adam(d.parameters(), lr=0.1),
+    )
+    data = make_data()
+    _, alive = progressive._argmax_acc(p, base, data, 0, torch.device("cpu"))
+    assert 0 < alive <= 64
+    with torch.no_grad():  # pooled features are >= 0: all-negative weights switch every unit off
+        net.fc1.weight.copy_(-net.fc1.weight.abs())
+    _, alive = progressive._argmax_acc(p, base, data, 0, torch.device("cpu"))
+    assert alive == 0
+    # and the search says so in its log
+    cfg = _cfg(steps=("sparse",), epochs=(1,), targets_gflops=(0.005,), max_iters=1)
+    original = Supernet.__init__
+
+    def dead_init(self: Supernet, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        with torch.no_grad():
+            self.fc1.weight.copy_(-self.fc1.weight.abs() - 1.0)
+
+    with pytest.MonkeyPatch.context() as mp, caplog.at_level("WARNING"):
+        mp.setattr(Supernet, "__init__", dead_init)
+        run_search(cfg, make_data(), tmp_path)
+    assert any(
+        "no hidden unit of the supernet's classifier head" in r.message for r in caplog.records
+    )

@@ -317,6 +317,14 @@ def run_search(
                     progress(label, epoch * iters + it + 1, total)
             am = distribution.argmax()
             arg_genome = genome_of(distribution.assignment(am))
+            arg_acc, alive = _argmax_acc(parsec, arg_genome, data, global_epoch, device)
+            if alive == 0:
+                logger.warning(
+                    "%s: no hidden unit of the supernet's classifier head is active on the "
+                    "alpha batches (dead ReLUs): its outputs no longer depend on the clip, and "
+                    "every architecture scores alike",
+                    label,
+                )
             record = {
                 "step": plan.name,
                 "step_index": si,
@@ -334,7 +342,9 @@ def run_search(
                 "argmax_gflops": flops_of(arg_genome) / 1e9,
                 "target_gflops": plan.target_gflops,
                 "sample_val_acc": sum(accs) / max(1, len(accs)),
-                "argmax_val_acc": _argmax_acc(parsec, arg_genome, data, global_epoch, device),
+                "argmax_val_acc": arg_acc,
+                "head_alive_units": alive,
+                "head_hidden_units": supernet.fc1.out_features,
                 "train_loss": sum(losses) / max(1, len(losses)),
                 "lr_weights": w_opt.param_groups[0]["lr"],
                 "seconds": time.perf_counter() - t0,
@@ -426,9 +436,19 @@ def _argmax_acc(
     epoch: int,
     device: torch.device,
     batches: int = 4,
-) -> float:
-    accs = [
-        parsec.evaluate(genome, *_to(b, device))[0]
-        for b in itertools.islice(data.val_batches(epoch), batches)
-    ]
-    return sum(accs) / max(1, len(accs))
+) -> tuple[float, int]:
+    """Accuracy of ``genome`` on ``batches`` alpha batches, and how many hidden units of the
+    classifier head are active (ReLU output > 0) on at least one of their clips."""
+    active: list[torch.Tensor] = []
+    hook = parsec.supernet.dropout.register_forward_hook(
+        lambda m, i, o: active.append((o.detach() > 0).any(dim=0))
+    )
+    try:
+        accs = [
+            parsec.evaluate(genome, *_to(b, device))[0]
+            for b in itertools.islice(data.val_batches(epoch), batches)
+        ]
+    finally:
+        hook.remove()
+    alive = int(torch.stack(active).any(dim=0).sum()) if active else 0
+    return sum(accs) / max(1, len(accs)), alive
