@@ -22,7 +22,8 @@ Per seed, on the built-in synthetic video dataset at the tiny scale of the space
 5. score every trained genome inside each search's final supernet (:func:`proxy_accuracy`,
    the whole alpha split) and report Kendall's tau between that proxy and trained top-1.
 
-Writes ``OUT/seed<S>/result.json`` per seed, ``OUT/aggregate.json`` and ``OUT/table.md``.
+Writes ``OUT/seed<S>/result.json`` per seed, ``OUT/aggregate.json``, ``OUT/table.md`` and
+``OUT/study.png`` (trained top-1 of every genome, per seed).
 Every finished piece (search, training, evaluation) is kept on disk and skipped when the
 script is run again, so an interrupted study resumes where it stopped::
 
@@ -61,7 +62,16 @@ from autotsnet.search.supernet import Supernet
 from autotsnet.train import TrainConfig, train
 from autotsnet.train.evaluate import evaluate
 
-__all__ = ["band_walk", "kendall_tau", "main", "proxy_accuracy", "random_genomes", "run_seed"]
+__all__ = [
+    "aggregate",
+    "band_walk",
+    "kendall_tau",
+    "main",
+    "plot_study",
+    "proxy_accuracy",
+    "random_genomes",
+    "run_seed",
+]
 
 logger = logging.getLogger("search_vs_random")
 
@@ -543,6 +553,49 @@ def aggregate(results: list[dict[str, Any]], command: str) -> tuple[dict[str, An
     return agg, "\n".join(lines) + "\n"
 
 
+def plot_study(results: list[dict[str, Any]], path: Path, chance: float = 0.25) -> None:
+    """Trained top-1 per seed: each random genome, their mean, and the searched genomes.
+
+    The randoms are matched to the progressive genome's FLOPs; big markers are a searched
+    genome's mean over its trainings, small ones the single trainings.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3.6 + 1.4 * len(results), 3.6))
+    for i, r in enumerate(results):
+        rand = r["random_top1"]
+        ax.scatter(
+            [i - 0.15] * len(rand), rand, s=18, color="0.55", label="random" if not i else None
+        )
+        ax.hlines(
+            r["random_mean_top1"], i - 0.3, i, color="0.2", label="random mean" if not i else ""
+        )
+        for dx, mode, marker, color in (
+            (0.12, "progressive", "*", "tab:red"),
+            (0.25, "one_step", "D", "tab:blue"),
+        ):
+            if mode in r.get("modes", MODES):
+                run = r["runs"][f"searched_{mode}"]
+                runs = run.get("top1_runs", [run["top1"]])
+                ax.scatter([i + dx] * len(runs), runs, s=10, color=color, alpha=0.45)
+                label = f"searched ({mode.replace('_', '-')})" if not i else None
+                size = 90 if marker == "*" else 36
+                ax.scatter([i + dx], [run["top1"]], s=size, marker=marker, color=color, label=label)
+    ax.axhline(chance, color="0.7", lw=0.8, ls=":", label="chance")
+    ax.set_xticks(range(len(results)), [f"seed {r['seed']}" for r in results])
+    ax.set_xlim(-0.6, len(results) - 0.4)
+    ax.set_ylabel("trained top-1 (10x1 views, val)")
+    ax.set_title("searched genomes vs random genomes at the progressive one's FLOPs", fontsize=9)
+    ax.set_ylim(0.15, 1.0)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def _modes(text: str) -> tuple[str, ...]:
     modes = tuple(m.strip() for m in text.split(",") if m.strip())
     if "progressive" not in modes or any(m not in MODES for m in modes):
@@ -635,6 +688,7 @@ def main() -> None:
         agg, table = aggregate(results, command)
         _write_json(Path(args.out) / "aggregate.json", agg)
         atomic_write_text(Path(args.out) / "table.md", table)
+        plot_study(results, Path(args.out) / "study.png", chance=1.0 / args.classes)
     print(json.dumps(agg, indent=2))
 
 
