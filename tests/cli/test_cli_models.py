@@ -136,6 +136,35 @@ def test_space_table() -> None:
     assert _run("space", "--scale", "huge").exit_code == 2
 
 
+def test_space_flops_targets() -> None:
+    """Each step's FLOPs range, and the target at the paper's place in it."""
+    full = _json("space", "--json")["targets"]
+    assert [r["step"] for r in full] == ["sparse", "dense", "attention"]
+    for row, paper in zip(full, (1.4, 2.0, 2.5), strict=True):
+        # at the paper's own scale and inputs, the target at the paper's place is the paper's
+        assert row["target_gflops"] == pytest.approx(paper, rel=1e-9)
+        assert row["min_gflops"] < paper < row["max_gflops"]
+        assert 0.05 < row["paper_place"] < 0.2  # the paper searches near the cheap end
+    tiny = _json("space", "--scale", "tiny", "--frames", "4,8", "--classes", "4", "--json")
+    own = _json("space", "--scale", "tiny", "--classes", "4", "--json")
+    for row, ref, base in zip(tiny["targets"], full, own["targets"], strict=True):
+        assert row["paper_place"] == pytest.approx(ref["paper_place"])
+        lo, hi = row["min_gflops"], row["max_gflops"]
+        assert row["target_gflops"] == pytest.approx(lo + row["paper_place"] * (hi - lo))
+        assert row["min_gflops"] > base["min_gflops"]  # 4 sparse frames cost more than 2
+    table = _run("space", "--scale", "tiny", "--frames", "4,8", "--classes", "4")
+    assert table.exit_code == 0 and "13.7% (1.4)" in table.stdout
+    for bad, match in (
+        (["--frames", "4,x"], "--frames '4,x': expected two integers"),
+        (["--frames", "3,8"], "dense a multiple of sparse"),
+        (["--classes", "0"], "--classes 0: must be at least 1"),
+    ):
+        result = _run("space", *bad)
+        assert result.exit_code == 2
+        lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and match in lines[0]
+
+
 # ------------------------------------------------------------------------------- genome
 def test_genome_schema_and_validate(tmp_path: Path) -> None:
     assert json.loads(_run("genome", "schema").stdout) == genome_schema()

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from autotsnet.cli._errors import user_errors
+from autotsnet.cli._errors import fail, user_errors
 from autotsnet.cli._options import JsonOpt, Scale, ScaleOpt
 from autotsnet.models.cost import estimate
 from autotsnet.models.space import PAPER_SIZES, STEPS, SearchSpace, Variable
+from autotsnet.search.config import SearchConfig, plan_steps
+from autotsnet.search.progressive import flops_bounds
 
-__all__ = ["space", "space_report"]
+__all__ = ["PAPER_TARGETS", "space", "space_report", "target_guide"]
+
+PAPER_TARGETS: tuple[float, float, float] = (1.4, 2.0, 2.5)
+"""The paper's FLOPs targets of the three progressive steps (GFLOPs per view, 160² crops,
+4 + 32 frames, Kinetics-400 head)."""
 
 _out = Console()
 
@@ -89,7 +95,51 @@ def _gflops(sp: SearchSpace) -> dict[str, dict[str, float]]:
     }
 
 
-def space_report(scale: str = "full") -> dict[str, Any]:
+def target_guide(
+    scale: str = "full",
+    frames: tuple[int, int] | None = None,
+    crop: int | None = None,
+    classes: int = 400,
+) -> list[dict[str, Any]]:
+    """FLOPs range of each progressive step, and the target at the paper's place in it.
+
+    For each step: the cheapest and dearest architectures of the step's sub-space (earlier
+    steps free, as ``autotsnet search`` checks targets before it starts), in GFLOPs per view
+    at ``frames``/``crop`` (None: the space's own) with a ``classes``-way head; the place of
+    the paper's target (1.4, 2.0, 2.5) in the paper's own range of that step, as a fraction
+    from the cheapest (0) to the dearest (1) architecture; and the target at the same place
+    in this range. A target near 0 leaves the FLOPs hinge active for almost every sampled
+    architecture, so the search then mostly minimises FLOPs.
+    """
+    paper_cfg = SearchConfig(targets_gflops=PAPER_TARGETS, epochs=(1, 1, 1))
+    ours_cfg = SearchConfig(
+        targets_gflops=PAPER_TARGETS, epochs=(1, 1, 1), space_scale=scale, frames=frames, crop=crop
+    )
+    full, ours = SearchSpace.table1(scale="full"), SearchSpace.table1(scale=scale)
+    rows = []
+    for paper_plan, plan in zip(plan_steps(paper_cfg), plan_steps(ours_cfg), strict=True):
+        plo, phi = flops_bounds(full, paper_cfg, paper_plan, 400, {}, free_previous=True)
+        place = (paper_plan.target_gflops * 1e9 - plo) / (phi - plo)
+        lo, hi = flops_bounds(ours, ours_cfg, plan, classes, {}, free_previous=True)
+        rows.append(
+            {
+                "step": plan.name,
+                "min_gflops": lo / 1e9,
+                "max_gflops": hi / 1e9,
+                "paper_target_gflops": paper_plan.target_gflops,
+                "paper_place": place,
+                "target_gflops": (lo + place * (hi - lo)) / 1e9,
+            }
+        )
+    return rows
+
+
+def space_report(
+    scale: str = "full",
+    frames: tuple[int, int] | None = None,
+    crop: int | None = None,
+    classes: int = 400,
+) -> dict[str, Any]:
     """Per-step and total sizes of the Table 1 space beside the paper's, with reasons."""
     sp = SearchSpace.table1(scale=scale)
     notes = {"sparse": _sparse_note(sp), "dense": _dense_note(sp), "attention": _attention_note(sp)}
@@ -110,14 +160,38 @@ def space_report(scale: str = "full") -> dict[str, Any]:
                 "(inherits the sparse and dense differences).",
             ),
         }
-    crop = sp.base.sparse.input.train_crop
-    return {"scale": scale, "crop": crop, "steps": rows, "gflops_per_view": _gflops(sp)}
+    return {
+        "scale": scale,
+        "crop": sp.base.sparse.input.train_crop,
+        "steps": rows,
+        "gflops_per_view": _gflops(sp),
+        "targets": target_guide(scale, frames, crop, classes),
+    }
 
 
 @user_errors
-def space(scale: ScaleOpt = Scale.full, as_json: JsonOpt = False) -> None:
-    """Search-space size per progressive step and in total, beside the paper's figures."""
-    report = space_report(scale.value)
+def space(
+    scale: ScaleOpt = Scale.full,
+    frames: Annotated[
+        str | None,
+        typer.Option("--frames", help="Sparse,dense frames for the FLOPs targets (e.g. 4,8)."),
+    ] = None,
+    crop: Annotated[
+        int | None, typer.Option("--crop", help="Training crop for the FLOPs targets.")
+    ] = None,
+    classes: Annotated[
+        int, typer.Option("--classes", help="Classes of the head for the FLOPs targets.")
+    ] = 400,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search-space size per progressive step and in total, beside the paper's figures,
+    and each step's FLOPs range with the target at the paper's place in it."""
+    fr = _frames(frames)
+    if crop is not None and crop < 1:
+        raise fail(f"--crop {crop}: must be a positive number of pixels")
+    if classes < 1:
+        raise fail(f"--classes {classes}: must be at least 1")
+    report = space_report(scale.value, fr, crop, classes)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
@@ -135,10 +209,42 @@ def space(scale: ScaleOpt = Scale.full, as_json: JsonOpt = False) -> None:
     _out.print(table)
     for step, row in report["steps"].items():
         _out.print(f"[bold]{step}[/bold]: {escape(row['note'])}")
-    crop = report["crop"]
+    space_crop = report["crop"]
     for key, b in report["gflops_per_view"].items():
         label = "sparse stream only" if key == "sparse_only" else "two-stream + GloRe"
         _out.print(
-            f"GFLOPs/view at {crop}² ({label}): min {b['min']:.3f}, "
+            f"GFLOPs/view at {space_crop}² ({label}): min {b['min']:.3f}, "
             f"default {b['base']:.3f}, max {b['max']:.3f}"
         )
+    targets = Table(
+        "step",
+        "min",
+        "max",
+        "paper's place (target)",
+        "target at that place",
+        title=f"FLOPs targets (GFLOPs per view, {classes} classes"
+        + (f", frames {frames}" if frames else "")
+        + (f", crop {crop}" if crop else "")
+        + ")",
+    )
+    for row in report["targets"]:
+        targets.add_row(
+            row["step"],
+            f"{row['min_gflops']:.4g}",
+            f"{row['max_gflops']:.4g}",
+            f"{100 * row['paper_place']:.1f}% ({row['paper_target_gflops']:g})",
+            f"{row['target_gflops']:.4g}",
+        )
+    _out.print(targets)
+
+
+def _frames(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        values = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise fail(f"--frames {text!r}: expected two integers, sparse,dense") from None
+    if len(values) != 2 or min(values) < 1 or values[1] % values[0]:
+        raise fail(f"--frames {text!r}: expected sparse,dense with dense a multiple of sparse")
+    return values[0], values[1]
