@@ -55,6 +55,10 @@ def test_run_folder_contents(trained_run: Path) -> None:
     assert [r["step"] for r in steps] == [1, 2, 3, 4] and len(epochs) == 1
     assert {"loss", "lr", "steps_per_s"} <= steps[0].keys()
     assert {"train_loss", "train_top1", "val_top1", "val_top5", "val_loss"} <= epochs[0].keys()
+    # the classifier head's live hidden units are counted on the validation clips
+    hidden = load_checkpoint(trained_run / "final.pt")["model"]["classifier.fc1.weight"].shape[0]
+    assert epochs[0]["head_hidden_units"] == hidden
+    assert 0 < epochs[0]["head_alive_units"] <= hidden
     assert steps[0]["lr"] < steps[-1]["lr"] or steps[-1]["lr"] < 0.05  # warmup then cosine
     assert any(p.name.startswith("events.out.tfevents") for p in (trained_run / "tb").iterdir())
     for png in ("loss.png", "accuracy.png", "lr.png"):

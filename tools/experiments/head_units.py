@@ -80,6 +80,9 @@ def _inspect(path: Path, data_dir: Path, clips: int) -> dict[str, Any]:
             lambda: [model(*c) if isinstance(c, tuple) else model(c) for c, _ in batches],
         )
         return {"path": str(path), "kind": "trained", "alive": alive, "hidden": hidden}
+    if not ((path / CHECKPOINT).exists() and (path / "genome.json").exists()):
+        raise SystemExit(f"{path}: neither a finished training run (final.pt) nor a finished "
+                         "search run (checkpoint.pt and genome.json)")  # fmt: skip
     state = load_checkpoint(path / CHECKPOINT)
     genome = load_genome(path / "genome.json")
     saved = state["fingerprint"].get("frames")

@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from autotsnet.data import ClipDataset, TrainTransform, make_loader, sampling_from_genome
@@ -369,6 +370,7 @@ class _Trainer:
         if not self.has_val:
             return {}
         batches = (self._to_device(b) for b in (self.val_loader or ()))
+        fc1 = getattr(getattr(self.model, "classifier", None), "fc1", None)
         scores = validate(
             self.net,
             batches,
@@ -376,8 +378,16 @@ class _Trainer:
             autocast=self._autocast,
             info=self.info,
             device=self.device,
+            hidden=fc1 if isinstance(fc1, nn.Linear) else None,
         )
         self.model.train()
+        if scores.get("head_alive_units") == 0 and self.info.is_main:
+            logger.warning(
+                "step %d: no hidden unit of the classifier head is active on the validation "
+                "clips (dead ReLUs): the network gives every clip the same logits and will "
+                "not learn again; see docs/training.md",
+                self.step,
+            )
         return scores
 
     def _checkpoint(self, *, final: bool = False) -> None:

@@ -24,15 +24,56 @@ def validate(
     autocast: Callable[[], AbstractContextManager[Any]],
     info: DistInfo,
     device: torch.device,
+    hidden: nn.Linear | None = None,
 ) -> dict[str, float]:
     """``val_loss``, ``val_top1`` and ``val_top5`` over this process's batches and all others'.
 
     Labels < 0 (``IGNORE_LABEL``: damaged videos) are left out. ``net`` is put in eval mode;
     the caller restores training mode. Every process must call this (it reduces).
+
+    With ``hidden`` (the classifier head's hidden linear layer, followed by a ReLU) it also
+    returns ``head_alive_units``: how many of its units are positive on at least one
+    validation clip, and ``head_hidden_units``. A unit that is negative on every clip gets
+    no gradient again (a dead ReLU); with none left the network gives every clip the same
+    logits.
     """
     net.eval()
     sums = torch.zeros(4, dtype=torch.float64, device=device)
     k = min(5, num_classes)
+    alive = None if hidden is None else torch.zeros(hidden.out_features, device=device)
+    handle = None
+    if hidden is not None and alive is not None:
+        live = alive
+
+        def _seen(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
+            live.add_((output.detach() > 0).flatten(0, -2).any(dim=0).to(live.dtype))
+
+        handle = hidden.register_forward_hook(_seen)
+    try:
+        _score(net, batches, sums, k, autocast)
+    finally:
+        if handle is not None:
+            handle.remove()
+    total = all_reduce_sum(sums, info)
+    n = max(float(total[3]), 1.0)
+    out = {
+        "val_loss": float(total[0]) / n,
+        "val_top1": float(total[1]) / n,
+        "val_top5": float(total[2]) / n,
+    }
+    if alive is not None:
+        out["head_alive_units"] = int((all_reduce_sum(alive, info) > 0).sum())
+        out["head_hidden_units"] = alive.numel()
+    return out
+
+
+def _score(
+    net: nn.Module,
+    batches: Iterable[tuple[list[torch.Tensor], torch.Tensor]],
+    sums: torch.Tensor,
+    k: int,
+    autocast: Callable[[], AbstractContextManager[Any]],
+) -> None:
     for clips, labels in batches:
         keep = labels >= 0
         if not bool(keep.any()):
@@ -49,10 +90,3 @@ def validate(
                 sums.new_tensor(float(labels.numel())),
             ]
         )
-    total = all_reduce_sum(sums, info)
-    n = max(float(total[3]), 1.0)
-    return {
-        "val_loss": float(total[0]) / n,
-        "val_top1": float(total[1]) / n,
-        "val_top5": float(total[2]) / n,
-    }
