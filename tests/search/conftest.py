@@ -9,6 +9,9 @@ import torch
 
 from autotsnet.models.space import SearchSpace
 from autotsnet.search.data import TensorSearchData
+from autotsnet.search.distribution import ArchDistribution
+from autotsnet.search.parsec import Parsec, ParsecConfig
+from autotsnet.search.supernet import Supernet
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +44,29 @@ def random_data(
     return TensorSearchData(
         tx, ty, vx, vy, batch_size=4, seed=seed, num_classes=classes, class_names=names
     )
+
+
+@pytest.fixture
+def make_parsec(tiny_space: SearchSpace) -> Callable[..., Parsec]:
+    """Factory: ``make_parsec(cls, variables, config)``, a PARSEC on a seeded tiny supernet.
+
+    The first ``variables`` sparse variables are searched, every genome costs 1 FLOP, and
+    the weights do not move (SGD, lr 0); alpha has Adam at lr 0.1.
+    """
+
+    def make(cls: type[Parsec], variables: int, config: ParsecConfig) -> Parsec:
+        base = tiny_space.base_for_step("sparse")
+        d = ArchDistribution(tiny_space.variables("sparse")[:variables])
+        torch.manual_seed(0)
+        net = Supernet(tiny_space.max_cost_genome(), num_classes=3)
+        return cls(
+            net,
+            d,
+            genome_of=lambda a: tiny_space.decode(a, base=base),
+            flops_of=lambda g: 1.0,
+            config=config,
+            weight_optimizer=torch.optim.SGD(net.parameters(), lr=0.0),
+            alpha_optimizer=torch.optim.Adam(d.parameters(), lr=0.1),
+        )
+
+    return make

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -87,27 +88,17 @@ def test_mean_baseline_same_expected_gradient_less_variance() -> None:
     assert float(mean.var(0).sum()) < 0.1 * float(none.var(0).sum())
 
 
-def test_mean_baseline_leaves_alpha_alone_when_scores_tie(tiny_space: SearchSpace) -> None:
-    base = tiny_space.base_for_step("sparse")
+def test_mean_baseline_leaves_alpha_alone_when_scores_tie(
+    make_parsec: Callable[..., Parsec],
+) -> None:
     results = {}
     for baseline in ("none", "mean"):
-        d = ArchDistribution(tiny_space.variables("sparse")[:4])
-        torch.manual_seed(0)
-        net = Supernet(tiny_space.max_cost_genome(), num_classes=3)
-        p = _Tied(
-            net,
-            d,
-            genome_of=lambda a: tiny_space.decode(a, base=base),
-            flops_of=lambda g: 1.0,
-            config=ParsecConfig(samples=3, target_flops=2.0, baseline=baseline),
-            weight_optimizer=torch.optim.SGD(net.parameters(), lr=0.0),
-            alpha_optimizer=torch.optim.Adam(d.parameters(), lr=0.1),
-        )
+        p = make_parsec(_Tied, 4, ParsecConfig(samples=3, target_flops=2.0, baseline=baseline))
         gen = torch.Generator().manual_seed(0)
         x, y = (torch.randn(2, 3, 2, 32, 32),), torch.tensor([0, 1])
         for _ in range(5):
             p.step((x, y), (x, y), gen)
-        results[baseline] = float(d.theta.detach().abs().max())
+        results[baseline] = float(p.dist.theta.detach().abs().max())
     assert results["mean"] == 0.0
     assert results["none"] > 0.1  # the uncentred estimator drifts on sampling noise alone
 
@@ -203,21 +194,11 @@ class _Counting(Parsec):
 
 @pytest.mark.parametrize(("alpha_batch_size", "expected"), [(None, 3), (1, 1), (2, 2)])
 def test_alpha_batch_size_limits_the_scoring_batch(
-    tiny_space: SearchSpace, alpha_batch_size: int | None, expected: int
+    make_parsec: Callable[..., Parsec], alpha_batch_size: int | None, expected: int
 ) -> None:
-    base = tiny_space.base_for_step("sparse")
-    d = ArchDistribution(tiny_space.variables("sparse")[:2])
-    torch.manual_seed(0)
-    net = Supernet(tiny_space.max_cost_genome(), num_classes=3)
-    p = _Counting(
-        net,
-        d,
-        genome_of=lambda a: tiny_space.decode(a, base=base),
-        flops_of=lambda g: 1.0,
-        config=ParsecConfig(samples=2, target_flops=2.0, alpha_batch_size=alpha_batch_size),
-        weight_optimizer=torch.optim.SGD(net.parameters(), lr=0.0),
-        alpha_optimizer=torch.optim.Adam(d.parameters(), lr=0.1),
-    )
+    config = ParsecConfig(samples=2, target_flops=2.0, alpha_batch_size=alpha_batch_size)
+    p = make_parsec(_Counting, 2, config)
+    assert isinstance(p, _Counting)
     p.seen = []
     x, y = (torch.randn(3, 3, 2, 32, 32),), torch.tensor([0, 1, 2])
     vx, vy = (torch.randn(4, 3, 2, 32, 32),), torch.tensor([0, 1, 2, 0])

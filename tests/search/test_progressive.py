@@ -256,27 +256,16 @@ def test_dead_classifier_head_is_reported(
     tmp_path: Path,
     tiny_space: SearchSpace,
     make_data: Callable[..., TensorSearchData],
+    make_parsec: Callable[..., Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A head whose hidden ReLUs are all off makes every architecture score alike: counted."""
     from autotsnet.search import progressive
-    from autotsnet.search.distribution import ArchDistribution
     from autotsnet.search.parsec import Parsec, ParsecConfig
     from autotsnet.search.supernet import Supernet
 
-    torch.manual_seed(0)
-    net = Supernet(tiny_space.max_cost_genome(), num_classes=3)
-    d = ArchDistribution(tiny_space.variables("sparse")[:2])
-    base = tiny_space.base_for_step("sparse")
-    p = Parsec(
-        net,
-        d,
-        genome_of=lambda a: tiny_space.decode(a, base=base),
-        flops_of=lambda g: 1.0,
-        config=ParsecConfig(samples=2, target_flops=2.0),
-        weight_optimizer=torch.optim.SGD(net.parameters(), lr=0.0),
-        alpha_optimizer=torch.optim.Adam(d.parameters(), lr=0.1),
-    )
+    p = make_parsec(Parsec, 2, ParsecConfig(samples=2, target_flops=2.0))
+    net, base = p.supernet, tiny_space.base_for_step("sparse")
     data = make_data()
     _, alive = progressive._argmax_acc(p, base, data, 0, torch.device("cpu"))
     assert 0 < alive <= 64
