@@ -37,7 +37,7 @@ from autotsnet.search.progressive import with_inputs
 from autotsnet.search.supernet import Supernet
 from autotsnet.train.checkpoint import load_model_from_checkpoint
 
-__all__ = ["alive_units", "main"]
+__all__ = ["alive_units", "inspect_run", "main"]
 
 
 def alive_units(model: nn.Module, hook_on: nn.Module, run: Any) -> tuple[int, int]:
@@ -69,7 +69,8 @@ def _batches(data_dir: Path, genome: Genome, clips: int) -> list[Any]:
     return out
 
 
-def _inspect(path: Path, data_dir: Path, clips: int) -> dict[str, Any]:
+def inspect_run(path: Path, data_dir: Path, clips: int) -> dict[str, Any]:
+    """``{"path", "kind", "alive", "hidden"}`` of one training or search run folder."""
     if (path / "final.pt").exists():
         model, genome, _ = load_model_from_checkpoint(path / "final.pt")
         batches = _batches(data_dir, genome, clips)
@@ -105,7 +106,9 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=64, help="alpha/val clips to look at")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    print(json.dumps({"runs": [_inspect(p, args.data, args.clips) for p in args.runs]}, indent=2))
+    print(
+        json.dumps({"runs": [inspect_run(p, args.data, args.clips) for p in args.runs]}, indent=2)
+    )
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ Results and what they mean: ``docs/search.md`` (section "Search vs random").
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import math
@@ -379,7 +380,8 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     if final.exists():
         done = dict(_read_json(final))
         if set(modes) <= set(done.get("modes", MODES)):
-            return done
+            data_dir = Path(args.out) / "data" / f"seed{seed}"
+            return {**done, "head_units": head_units(seed_dir, data_dir, done)}
     data_dir = Path(args.out) / "data" / f"seed{seed}"
     info = generate_synthetic(
         data_dir,
@@ -467,7 +469,50 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
         "ranking": ranking,
     }
     _write_json(final, result)
-    return result
+    return {**result, "head_units": head_units(seed_dir, data_dir, result)}
+
+
+def _run_dirs(seed_dir: Path, name: str, count: int) -> list[Path]:
+    """The training run folders of ``searched_<mode>`` / ``random_<i>``, one per training."""
+    base = seed_dir / (
+        f"train_{name.removeprefix('searched_')}"
+        if name.startswith("searched_")
+        else f"train_random{name.removeprefix('random_')}"
+    )
+    return [base if k == 0 else base.with_name(f"{base.name}_t{k}") for k in range(count)]
+
+
+def head_units(seed_dir: Path, data_dir: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """Live hidden units of the classifier head of every trained network of a seed.
+
+    ``{run name: {"alive": [...], "hidden": [...], "top1": [...]}}``, one entry per
+    training (``tools/experiments/head_units.py`` counts them); cached in
+    ``head_units.json`` next to ``result.json``.
+    """
+    path = seed_dir / "head_units.json"
+    names = sorted(result["runs"])
+    if path.exists():
+        saved = dict(_read_json(path))
+        if sorted(saved) == names:
+            return saved
+    spec = importlib.util.spec_from_file_location(
+        "head_units", Path(__file__).with_name("head_units.py")
+    )
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out: dict[str, Any] = {}
+    for name in names:
+        run = result["runs"][name]
+        tops = [float(t) for t in run.get("top1_runs", [run["top1"]])]
+        seen = [tool.inspect_run(d, data_dir, 64) for d in _run_dirs(seed_dir, name, len(tops))]
+        out[name] = {
+            "alive": [r["alive"] for r in seen],
+            "hidden": [r["hidden"] for r in seen],
+            "top1": tops,
+        }
+    _write_json(path, out)
+    return out
 
 
 def _ranking(
@@ -496,6 +541,23 @@ def _ranking(
         out[f"{m}_kendall_tau"] = kendall_tau(proxy, trained)
     _write_json(path, out)
     return out
+
+
+def _head_stat(units: dict[str, Any], key: str) -> float:
+    """Mean live units of the progressive genome's or the randoms' trainings, or their tau."""
+    if key == "tau":
+        pairs = [
+            (float(a), t)
+            for u in units.values()
+            for a, t in zip(u["alive"], u["top1"], strict=True)
+        ]
+        return kendall_tau([a for a, _ in pairs], [t for _, t in pairs])
+    names = (
+        ["searched_progressive"]
+        if key == "searched"
+        else [n for n in units if n.startswith("random_")]
+    )
+    return statistics.fmean(a for n in names for a in units[n]["alive"])
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:
@@ -541,6 +603,27 @@ def aggregate(results: list[dict[str, Any]], command: str) -> tuple[dict[str, An
             m, s = _mean_std([v for v in vals if not math.isnan(v)] or [math.nan])
             agg[f"{mode}_kendall_tau"] = {"mean": m, "std": s, "per_seed": vals}
             rows.append((f"{mode}: supernet proxy vs trained, Kendall tau", vals, m, s, "{:.2f}"))
+    if all("head_units" in r for r in results):
+        for label, key in (
+            ("trained progressive genome: live head units (of 64)", "searched"),
+            ("trained randoms: live head units (of 64)", "random"),
+            ("live head units vs trained top-1 over the seed's trainings, Kendall tau", "tau"),
+        ):
+            vals = [_head_stat(r["head_units"], key) for r in results]
+            m, s = _mean_std(vals)
+            agg[f"head_units_{key}"] = {"mean": m, "std": s, "per_seed": vals}
+            rows.append((label, vals, m, s, "{:.1f}" if key != "tau" else "{:.2f}"))
+        pooled = [
+            (a, t)
+            for r in results
+            for u in r["head_units"].values()
+            for a, t in zip(u["alive"], u["top1"], strict=True)
+        ]
+        agg["head_units_tau_pooled"] = kendall_tau(
+            [float(a) for a, _ in pooled], [t for _, t in pooled]
+        )
+        agg["trainings_at_chance"] = sum(t <= 0.26 for _, t in pooled)
+        agg["trainings"] = len(pooled)
     head = "| quantity | " + " | ".join(f"seed {s}" for s in seeds) + " | mean +/- std |"
     lines = [head, "|" + "---|" * (len(seeds) + 2)]
     for label, vals, m, s, fmt in rows:
@@ -550,6 +633,13 @@ def aggregate(results: list[dict[str, Any]], command: str) -> tuple[dict[str, An
     lines.append(
         f"Progressive searched genome above its randoms' mean on {wins}/{len(seeds)} seeds"
     )
+    if "head_units_tau_pooled" in agg:
+        lines.append("")
+        lines.append(
+            f"Live head units vs trained top-1 over all {agg['trainings']} trainings: Kendall "
+            f"tau {agg['head_units_tau_pooled']:.2f}; {agg['trainings_at_chance']} trainings "
+            "ended at chance (top-1 <= 0.26)"
+        )
     return agg, "\n".join(lines) + "\n"
 
 
