@@ -300,7 +300,9 @@ class _Trainer:
         }
         self.metrics.write(record, scalars={f"epoch/{k}": v for k, v in scores.items()})
         if self.info.is_main:
-            shown = "  ".join(f"{k} {v:.4f}" for k, v in scores.items())
+            shown = "  ".join(
+                f"{k} {v}" if isinstance(v, int) else f"{k} {v:.4f}" for k, v in scores.items()
+            )
             self.bar.note(f"epoch {epoch + 1}/{cfg.epochs}: {shown}")
         self.epoch_stats.zero_()
         self.epoch, self.batch = epoch + 1, 0
