@@ -155,8 +155,16 @@ def test_space_flops_targets() -> None:
     table = _run("space", "--scale", "tiny", "--frames", "4,8", "--classes", "4")
     assert table.exit_code == 0 and "13.7% (1.4)" in table.stdout
     for bad, match in (
-        (["--frames", "4,x"], "--frames '4,x': expected two integers"),
-        (["--frames", "3,8"], "dense a multiple of sparse"),
+        (["--frames", "4,x"], "--frames '4,x': expected comma-separated integers"),
+        (["--frames", "4"], "--frames '4': expected two values, sparse,dense"),
+        (
+            ["--frames", "3,8"],
+            "--frames (3, 8): both must be positive and dense frames a multiple of sparse",
+        ),
+        (
+            ["--frames", "4,0"],
+            "--frames (4, 0): both must be positive and dense frames a multiple of sparse",
+        ),
         (["--classes", "0"], "--classes 0: must be at least 1"),
     ):
         result = _run("space", *bad)

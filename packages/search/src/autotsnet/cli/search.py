@@ -6,7 +6,7 @@ import logging
 import os
 import shlex
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import torch
 import torch.distributed as dist
@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from autotsnet.cli._errors import fail, user_errors
 from autotsnet.search.config import SearchConfig, SearchError, parse_steps, plan_steps
 from autotsnet.search.data import VideoSearchData
-from autotsnet.search.parsec import BASELINES, alpha_batch
+from autotsnet.search.parsec import Baseline, alpha_batch
 from autotsnet.search.progressive import run_search, search_space, with_inputs
 from autotsnet.train.config import ADAMW_LR
 
@@ -36,6 +36,17 @@ def _ints(text: str, what: str) -> tuple[int, ...]:
         return tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise SearchError(f"{what} {text!r}: expected comma-separated integers") from None
+
+
+def parse_frames(text: str | None) -> tuple[int, int] | None:
+    """``"4,32"`` -> ``(4, 32)`` (sparse, dense); None stays None. Values are checked by
+    :func:`autotsnet.search.config.plan_steps`."""
+    if not text:
+        return None
+    fr = _ints(text, "--frames")
+    if len(fr) != 2:
+        raise fail(f"--frames {text!r}: expected two values, sparse,dense")
+    return fr[0], fr[1]
 
 
 def _init_distributed() -> tuple[int, int, torch.device]:
@@ -154,13 +165,9 @@ def search(
     """Search a two-stream architecture with progressive PARSEC and write RUN_DIR/genome.json."""
     if importance not in ("accuracy", "likelihood"):
         raise fail(f"--importance {importance!r}: must be accuracy or likelihood")
-    if baseline not in BASELINES:
-        raise fail(f"--baseline {baseline!r}: must be {' or '.join(BASELINES)}")
     if kernel_mode not in ("crop", "separate"):
         raise fail(f"--kernel-mode {kernel_mode!r}: must be crop or separate")
-    fr = _ints(frames, "--frames") if frames else None
-    if fr is not None and len(fr) != 2:
-        raise fail(f"--frames {frames!r}: expected two values, sparse,dense")
+    fr = parse_frames(frames)
     config = SearchConfig(
         targets_gflops=_floats(target_gflops, "--target-gflops"),
         epochs=_ints(epochs, "--epochs"),
@@ -174,14 +181,14 @@ def search(
         optimizer=optimizer,
         lr_alpha=lr_alpha,
         space_scale=space_scale,
-        frames=(fr[0], fr[1]) if fr is not None else None,
+        frames=fr,
         crop=crop,
         kernel_mode="crop" if kernel_mode == "crop" else "separate",
         seed=seed,
         max_iters=max_iters,
         alpha_batch_size=alpha_batch_size,
         flip=not no_flip,
-        baseline="mean" if baseline == "mean" else "none",
+        baseline=cast(Baseline, baseline),  # checked by plan_steps below
     )
     plan_steps(config)  # bad steps/targets/epochs fail before the dataset is opened
     rank, world, device = _init_distributed()

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from autotsnet.cli._errors import fail, user_errors
 from autotsnet.cli._options import JsonOpt, Scale, ScaleOpt
+from autotsnet.cli.search import parse_frames
 from autotsnet.models.cost import estimate
 from autotsnet.models.space import PAPER_SIZES, STEPS, SearchSpace, Variable
 from autotsnet.search.config import SearchConfig, plan_steps
@@ -186,7 +187,7 @@ def space(
 ) -> None:
     """Search-space size per progressive step and in total, beside the paper's figures,
     and each step's FLOPs range with the target at the paper's place in it."""
-    fr = _frames(frames)
+    fr = parse_frames(frames)
     if crop is not None and crop < 1:
         raise fail(f"--crop {crop}: must be a positive number of pixels")
     if classes < 1:
@@ -236,15 +237,3 @@ def space(
             f"{row['target_gflops']:.4g}",
         )
     _out.print(targets)
-
-
-def _frames(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    try:
-        values = tuple(int(x) for x in text.split(","))
-    except ValueError:
-        raise fail(f"--frames {text!r}: expected two integers, sparse,dense") from None
-    if len(values) != 2 or min(values) < 1 or values[1] % values[0]:
-        raise fail(f"--frames {text!r}: expected sparse,dense with dense a multiple of sparse")
-    return values[0], values[1]

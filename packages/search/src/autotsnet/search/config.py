@@ -194,8 +194,11 @@ def plan_steps(config: SearchConfig) -> list[StepPlan]:
         raise SearchError("--warmup-epochs must be 0 or more")
     warm = config.warmup_epochs or (0,)
     warmup = warm * n if len(warm) == 1 else warm
-    if config.frames is not None and (config.frames[1] % config.frames[0] or config.frames[0] < 1):
-        raise SearchError(f"--frames {config.frames}: dense frames must be a multiple of sparse")
+    frames = config.frames
+    if frames is not None and (min(frames) < 1 or frames[1] % frames[0]):
+        raise SearchError(
+            f"--frames {frames}: both must be positive and dense frames a multiple of sparse"
+        )
     if config.one_step:
         return [
             StepPlan(
