@@ -35,6 +35,7 @@ from autotsnet.search.checkpoint import CHECKPOINT, load_checkpoint
 from autotsnet.search.data import VideoSearchData
 from autotsnet.search.progressive import with_inputs
 from autotsnet.search.supernet import Supernet
+from autotsnet.train.active_units import ActiveUnits
 from autotsnet.train.checkpoint import load_model_from_checkpoint
 
 __all__ = ["alive_units", "inspect_run", "main"]
@@ -46,16 +47,11 @@ def alive_units(model: nn.Module, hook_on: nn.Module, run: Any) -> tuple[int, in
     ``hook_on`` is the module whose output is the head's hidden layer (pre- or post-ReLU: a
     unit counts as alive where that output is positive); ``run()`` does the forward passes.
     """
-    seen: list[torch.Tensor] = []
-    handle = hook_on.register_forward_hook(lambda m, i, o: seen.append(o.detach() > 0))
-    try:
-        with torch.no_grad():
-            model.eval()
-            run()
-    finally:
-        handle.remove()
-    positive = torch.cat(seen).any(dim=0)
-    return int(positive.sum()), positive.numel()
+    with torch.no_grad(), ActiveUnits(hook_on) as units:
+        model.eval()
+        run()
+    assert units.mask is not None, "no forward pass ran"
+    return units.count, units.mask.numel()
 
 
 def _batches(data_dir: Path, genome: Genome, clips: int) -> list[Any]:

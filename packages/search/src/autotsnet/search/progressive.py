@@ -48,6 +48,7 @@ from autotsnet.search.distribution import ArchDistribution
 from autotsnet.search.parsec import Parsec, ParsecConfig, expected_flops
 from autotsnet.search.plots import plot_alpha, plot_curves
 from autotsnet.search.supernet import Supernet
+from autotsnet.train.active_units import ActiveUnits
 
 __all__ = [
     "SearchResult",
@@ -439,16 +440,11 @@ def _argmax_acc(
 ) -> tuple[float, int]:
     """Accuracy of ``genome`` on ``batches`` alpha batches, and how many hidden units of the
     classifier head are active (ReLU output > 0) on at least one of their clips."""
-    active: list[torch.Tensor] = []
-    hook = parsec.supernet.dropout.register_forward_hook(
-        lambda m, i, o: active.append((o.detach() > 0).any(dim=0))
-    )
-    try:
+    # the supernet applies fc1 functionally; its dropout module sees the post-ReLU output
+    with ActiveUnits(parsec.supernet.dropout) as units:
         accs = [
             parsec.evaluate(genome, *_to(b, device))[0]
             for b in itertools.islice(data.val_batches(epoch), batches)
         ]
-    finally:
-        hook.remove()
-    alive = int(torch.stack(active).any(dim=0).sum()) if active else 0
+    alive = units.count
     return sum(accs) / max(1, len(accs)), alive

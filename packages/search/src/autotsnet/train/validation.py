@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from autotsnet.train.active_units import ActiveUnits
 from autotsnet.train.distributed import DistInfo, all_reduce_sum
 
 __all__ = ["validate"]
@@ -40,20 +41,9 @@ def validate(
     net.eval()
     sums = torch.zeros(4, dtype=torch.float64, device=device)
     k = min(5, num_classes)
-    alive = None if hidden is None else torch.zeros(hidden.out_features, device=device)
-    handle = None
-    if hidden is not None and alive is not None:
-        live = alive
-
-        def _seen(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
-            live.add_((output.detach() > 0).flatten(0, -2).any(dim=0).to(live.dtype))
-
-        handle = hidden.register_forward_hook(_seen)
-    try:
+    units = ActiveUnits(hidden) if hidden is not None else None
+    with units if units is not None else nullcontext():
         _score(net, batches, sums, k, autocast)
-    finally:
-        if handle is not None:
-            handle.remove()
     total = all_reduce_sum(sums, info)
     n = max(float(total[3]), 1.0)
     out = {
@@ -61,9 +51,12 @@ def validate(
         "val_top1": float(total[1]) / n,
         "val_top5": float(total[2]) / n,
     }
-    if alive is not None:
-        out["head_alive_units"] = int((all_reduce_sum(alive, info) > 0).sum())
-        out["head_hidden_units"] = alive.numel()
+    if hidden is not None and units is not None:
+        seen = torch.zeros(hidden.out_features, device=device)
+        if units.mask is not None:
+            seen += units.mask.to(seen.dtype)
+        out["head_alive_units"] = int((all_reduce_sum(seen, info) > 0).sum())
+        out["head_hidden_units"] = hidden.out_features
     return out
 
 
