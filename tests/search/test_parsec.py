@@ -125,6 +125,30 @@ def test_log_prob_gradient_is_onehot_minus_pi(tiny_space: SearchSpace) -> None:
         )
 
 
+def test_one_table_sampler_matches_per_variable_draws(tiny_space: SearchSpace) -> None:
+    """The padded (V, max choices) table draws exactly what one multinomial per variable
+    would from the same generator (so seeded searches repeat), and its log-probabilities
+    are the per-variable log-softmaxes."""
+    variables = [v for step in ("sparse", "dense", "attention") for v in tiny_space.variables(step)]
+    d = ArchDistribution(variables)
+    assert len(set(d.sizes)) > 2  # choice counts differ, so padding is exercised
+    with torch.no_grad():
+        d.theta.normal_(0.0, 2.0, generator=torch.Generator().manual_seed(0))
+    for seed in range(5):
+        g = torch.Generator().manual_seed(seed)
+        ref = torch.stack(
+            [torch.multinomial(p, 6, replacement=True, generator=g) for p in d.probs()], dim=1
+        )
+        assert torch.equal(d.sample(6, torch.Generator().manual_seed(seed)), ref)
+    idx = d.sample(4, torch.Generator().manual_seed(9))
+    logp = [torch.log_softmax(d.logits(i), 0).detach() for i in range(len(d.sizes))]
+    want = torch.stack(
+        [torch.stack([lp[int(j)] for lp, j in zip(logp, row, strict=True)]).sum() for row in idx]
+    )
+    torch.testing.assert_close(d.log_prob(idx).detach(), want)
+    assert all(float(p.detach().sum()) == pytest.approx(1.0) for p in d.probs())
+
+
 class _Oracle(Parsec):
     """Validation accuracy is planted: only temporal kernel 5 in group 0 solves the task."""
 

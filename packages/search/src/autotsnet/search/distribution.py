@@ -39,6 +39,16 @@ class ArchDistribution(nn.Module):
         self.theta = nn.Parameter(torch.zeros(self.offsets[-1]))
         seg = torch.repeat_interleave(torch.arange(len(self.sizes)), torch.tensor(self.sizes))
         self.register_buffer("segment", seg, persistent=False)
+        # (V, max choices) gather index into ``cat(theta, [-inf])``: row v holds variable v's
+        # logits, padded with the -inf slot (probability 0), so one softmax, one multinomial
+        # and one gather serve every variable (a Python loop over ~100 variables cost more
+        # than the alpha update itself)
+        width = max(self.sizes)
+        pad = torch.full((len(self.sizes), width), self.offsets[-1], dtype=torch.long)
+        for i, n in enumerate(self.sizes):
+            pad[i, :n] = torch.arange(self.offsets[i], self.offsets[i] + n)
+        self._padded: torch.Tensor
+        self.register_buffer("_padded", pad, persistent=False)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -49,26 +59,32 @@ class ArchDistribution(nn.Module):
         """Logits of variable ``i``."""
         return self.theta[self.offsets[i] : self.offsets[i + 1]]
 
+    def _padded_logits(self) -> torch.Tensor:
+        """``(V, max choices)`` logits, -inf past each variable's own choices."""
+        ninf = torch.full((1,), -math.inf, dtype=self.theta.dtype, device=self.theta.device)
+        return torch.cat([self.theta, ninf])[self._padded]
+
     def probs(self) -> list[torch.Tensor]:
         """``pi_v = softmax(theta_v)`` for every variable."""
-        return [torch.softmax(self.logits(i), 0) for i in range(len(self.sizes))]
+        table = torch.softmax(self._padded_logits(), dim=1)
+        return [table[i, :n] for i, n in enumerate(self.sizes)]
 
     def sample(self, k: int, generator: torch.Generator) -> torch.Tensor:
-        """Draw ``k`` architectures: a ``(k, V)`` long tensor of choice indices."""
+        """Draw ``k`` architectures: a ``(k, V)`` long tensor of choice indices.
+
+        One multinomial over the ``(V, max choices)`` table draws the same indices from
+        ``generator`` as one call per variable would (padding has probability 0).
+        """
         with torch.no_grad():
-            cols = [
-                torch.multinomial(p.cpu(), k, replacement=True, generator=generator)
-                for p in self.probs()
-            ]
-        return torch.stack(cols, dim=1)
+            table = torch.softmax(self._padded_logits(), dim=1).cpu()
+            rows = torch.multinomial(table, k, replacement=True, generator=generator)
+        return rows.t().contiguous()
 
     def log_prob(self, indices: torch.Tensor) -> torch.Tensor:
         """``log P(A_k | alpha)`` for each row of ``indices`` (differentiable in theta)."""
-        logp = torch.cat([torch.log_softmax(self.logits(i), 0) for i in range(len(self.sizes))])
-        flat = indices.to(self.theta.device) + torch.tensor(
-            self.offsets[:-1], device=self.theta.device
-        )
-        return logp[flat].sum(dim=1)
+        logp = torch.log_softmax(self._padded_logits(), dim=1)  # (V, max choices)
+        idx = indices.to(self.theta.device)
+        return logp.gather(1, idx.t()).sum(dim=0)
 
     def entropy(self) -> float:
         """``H = sum_v H(pi_v)`` in nats."""
