@@ -184,3 +184,17 @@ def test_sidecar_errors(exported: Path, tmp_path: Path) -> None:
     (missing / "model.json").write_text(json.dumps(data))
     with pytest.raises(ModelDirError, match="missing"):
         load_spec(missing)
+
+
+def test_head_batch_norm_exports_with_parity(tmp_path: Path) -> None:
+    plain = shrink(zoo.get("auto_tsnet_s"))
+    g = plain.replace(head=plain.head.__class__(**{**vars(plain.head), "hidden_norm": "bn"}))
+    model = tiny_model(g, 3)
+    bn = model.get_submodule("classifier.bn")
+    assert isinstance(bn, torch.nn.BatchNorm1d)
+    assert bn.running_var is not None and not torch.equal(
+        bn.running_var, torch.ones_like(bn.running_var)
+    )
+    result = export_onnx(model, g, tmp_path, class_names=["a", "b", "c"])
+    assert result.max_abs_diff <= FP32_TOLERANCE
+    assert load_spec(tmp_path)[0].genome == g  # the sidecar keeps hidden_norm

@@ -10,6 +10,7 @@ from torch import nn
 
 from autotsnet.models import build_model, shrink, zoo
 from autotsnet.models.blocks.glore import GloRe3D
+from autotsnet.models.blocks.head import ClassifierHead
 from autotsnet.models.blocks.mbconv import MBConv3D
 from autotsnet.models.blocks.se import SqueezeExcite
 from autotsnet.models.builder import SingleStreamNet, TwoStreamNet, VideoNet
@@ -105,3 +106,47 @@ def test_builder_is_deterministic_under_a_seed() -> None:
 def test_bad_num_classes() -> None:
     with pytest.raises(ValueError, match="num_classes = 0"):
         build_model(zoo.get("x3d_xs"), num_classes=0)
+
+
+def _alive_after_training(hidden_norm: str, seed: int) -> int:
+    """Train a lone classifier head with AdamW on non-negative features (pooled ReLU
+    outputs, as in the network); return its hidden units positive on some held-out row."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    head = ClassifierHead(48, 32, 4, 0.5, hidden_norm)
+    opt = torch.optim.AdamW(head.parameters(), lr=0.01, weight_decay=5e-5)
+    centers = torch.rand(4, 48, generator=g)
+
+    def batch(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        y = torch.randint(0, 4, (n,), generator=g)
+        return centers[y] + 0.5 * torch.rand(n, 48, generator=g), y
+
+    for _ in range(300):
+        x, y = batch(16)
+        loss = nn.functional.cross_entropy(head([x]), y)
+        opt.zero_grad()
+        loss.backward()  # type: ignore[no-untyped-call]
+        opt.step()
+    head.eval()
+    x, _ = batch(256)
+    with torch.no_grad():
+        hidden = head.relu(head.bn(head.fc1(x)))
+    return int((hidden > 0).any(dim=0).sum())
+
+
+@pytest.mark.parametrize("seed", [0])
+def test_head_batch_norm_keeps_every_hidden_unit_alive(seed: int) -> None:
+    # X3D's head loses hidden units for good on this easy task (they never recover); with
+    # the BatchNorm1d every unit stays positive on part of the data
+    assert _alive_after_training("none", seed) < 28
+    assert _alive_after_training("bn", seed) == 32
+
+
+def test_head_batch_norm_is_built_from_the_genome() -> None:
+    plain = shrink(zoo.get("auto_tsnet_s"))
+    bn = plain.replace(head=plain.head.__class__(**{**vars(plain.head), "hidden_norm": "bn"}))
+    assert isinstance(build_model(plain).get_submodule("classifier.bn"), nn.Identity)
+    norm = build_model(bn).get_submodule("classifier.bn")
+    assert isinstance(norm, nn.BatchNorm1d) and norm.num_features == bn.head.hidden
+    with pytest.raises(ValueError, match="hidden_norm = 'ln': must be none or bn"):
+        ClassifierHead(8, 4, 2, 0.0, "ln")

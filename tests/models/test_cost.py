@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -199,3 +200,14 @@ def test_trace_excludes_batch_norm_and_pooling() -> None:
     assert by_op["batch_norm"] > 0
     macs = by_op["conv"] + by_op["linear"] + by_op["matmul"]
     assert measure(genome, num_classes=3).flops == macs
+
+
+def test_head_batch_norm_is_counted() -> None:
+    # BatchNorm1d before the head's hidden ReLU: 2 parameters per unit, no MACs (it folds)
+    plain = shrink(zoo.get("auto_tsnet_s"))
+    genome = plain.replace(head=dataclasses.replace(plain.head, hidden_norm="bn"))
+    ours = estimate(genome, crop=32, frames=3)
+    _assert_agree(ours, measure(genome, crop=32, frames=3))
+    assert ours.params == sum(p.numel() for p in build_model(genome).parameters())
+    assert ours.params - estimate(plain, crop=32, frames=3).params == 2 * genome.head.hidden
+    assert ours.flops == estimate(plain, crop=32, frames=3).flops

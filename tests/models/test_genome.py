@@ -294,3 +294,24 @@ def test_load_genome_errors_start_with_the_path(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(GenomeError, match=r"bin\.json: cannot read"):
         load_genome(binary)
+
+
+# ----------------------------------------------------------------------------- head norm
+def test_hidden_norm_default_is_not_written_and_keeps_ids() -> None:
+    # every genome written before the field existed keeps its text and id
+    assert "hidden_norm" not in TINY.to_json()
+    assert TINY.genome_id == TINY_ID
+    bn = TINY.replace(head=dataclasses.replace(TINY.head, hidden_norm="bn"))
+    assert json.loads(bn.to_json())["head"]["hidden_norm"] == "bn"
+    assert Genome.from_json(bn.to_json()) == bn
+    assert bn.genome_id != TINY.genome_id
+    explicit = json.loads(TINY.to_json())
+    explicit["head"]["hidden_norm"] = "none"
+    assert Genome.from_dict(explicit) == TINY
+
+
+def test_bad_hidden_norm_names_the_field() -> None:
+    data = json.loads(TINY.to_json())
+    data["head"]["hidden_norm"] = "layer"
+    with pytest.raises(GenomeError, match=r"^head\.hidden_norm = .layer.: must be one of none, bn"):
+        Genome.from_dict(data)

@@ -24,6 +24,7 @@ from autotsnet.search.progressive import flops_bounds, search_space
         (["--warmup-epochs", "-1"], "--warmup-epochs must be 0 or more"),
         (["--warmup-epochs", "x"], "--warmup-epochs 'x': expected comma-separated integers"),
         (["--baseline", "median"], "--baseline 'median': must be none or mean"),
+        (["--head-norm", "ln"], "--head-norm 'ln': must be none or bn"),
     ],
 )
 def test_bad_arguments_exit_2(tmp_path: Path, extra: list[str], match: str) -> None:

@@ -160,6 +160,8 @@ def test_one_step_mode(tmp_path: Path, make_data: Callable[..., TensorSearchData
         ({"optimizer": "adam"}, "--optimizer 'adam': must be sgd or adamw"),
         ({"baseline": "median"}, "--baseline 'median': must be none or mean"),
         ({"baseline": "mean", "samples": 1}, "--baseline mean needs at least 2 samples"),
+        ({"head_norm": "ln"}, "--head-norm 'ln': must be none or bn"),
+        ({"head_norm": "bn", "alpha_batch_size": 1}, "--head-norm bn needs at least 2 clips"),
     ],
 )
 def test_bad_input(
@@ -288,3 +290,20 @@ def test_dead_classifier_head_is_reported(
     assert any(
         "no hidden unit of the supernet's classifier head" in r.message for r in caplog.records
     )
+
+
+def test_head_norm_reaches_the_supernet_and_the_genome(
+    tmp_path: Path, make_data: Callable[..., TensorSearchData]
+) -> None:
+    """``head_norm="bn"``: the supernet's head has a BatchNorm1d, no hidden unit is off in any
+    epoch, the genome says so, and a resume with the other head is refused."""
+    cfg = _cfg(steps=("sparse",), epochs=(2,), targets_gflops=(0.005,), head_norm="bn")
+    res = run_search(cfg, make_data(), tmp_path)
+    assert res.genome.head.hidden_norm == "bn"
+    assert json.loads((tmp_path / "genome.json").read_text())["head"]["hidden_norm"] == "bn"
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert state["supernet"]["head_bn.running_var"].shape == (64,)
+    recs = [json.loads(line) for line in (tmp_path / "search.jsonl").read_text().splitlines()]
+    assert all(r["head_alive_units"] == r["head_hidden_units"] == 64 for r in recs)
+    with pytest.raises(SearchError, match=r"differs in: head_norm\)"):
+        run_search(dataclasses.replace(cfg, head_norm="none"), make_data(), tmp_path, resume=True)

@@ -17,7 +17,7 @@ def _perturbed(space: SearchSpace, mode: str) -> Supernet:
     torch.manual_seed(0)
     net = Supernet(space.max_cost_genome(), num_classes=5, kernel_mode=mode)  # type: ignore[arg-type]
     for name, m in net.named_modules():  # zero-init gammas would hide wrong slices
-        if isinstance(m, nn.BatchNorm3d):
+        if isinstance(m, nn.BatchNorm3d | nn.BatchNorm1d):
             assert m.running_mean is not None and m.running_var is not None
             small = "blocker" in name  # keep stacked GloRe units numerically tame
             m.weight.data.uniform_(0.01, 0.05) if small else m.weight.data.uniform_(0.5, 1.5)
@@ -33,9 +33,14 @@ def _clips(two: bool) -> tuple[torch.Tensor, ...]:
     return (xs, torch.randn(2, 3, 8, 32, 32, generator=g)) if two else (xs,)
 
 
-@pytest.mark.parametrize("mode", ["crop", "separate"])
-def test_subnet_equals_supernet(tiny_space: SearchSpace, mode: str) -> None:
+@pytest.mark.parametrize(
+    ("mode", "head_norm"), [("crop", "none"), ("separate", "none"), ("crop", "bn")]
+)
+def test_subnet_equals_supernet(tiny_space: SearchSpace, mode: str, head_norm: str) -> None:
+    if head_norm != "none":
+        tiny_space = SearchSpace.table1(scale="tiny", hidden_norm="bn")
     net = _perturbed(tiny_space, mode)
+    assert isinstance(net.head_bn, nn.BatchNorm1d) == (head_norm == "bn")
     rng = random.Random(0)
     genomes = [
         tiny_space.sample(rng, step="sparse", base=tiny_space.base_for_step("sparse")),
@@ -48,6 +53,7 @@ def test_subnet_equals_supernet(tiny_space: SearchSpace, mode: str) -> None:
         clips = _clips(g.dense is not None)
         net.eval()
         sub = net.subnet(g).eval()
+        assert isinstance(sub.get_submodule("classifier.bn"), nn.BatchNorm1d) == (head_norm == "bn")
         a = net(clips, g)
         torch.testing.assert_close(a, sub(*clips), atol=1e-5, rtol=1e-5)
         outs.append(a)

@@ -55,6 +55,13 @@ def test_train_bad_inputs(tmp_path: Path, synth_small: Path, tiny_two_stream: Ge
     _assert_one_line_error(code, err, "unknown zoo model")
     code, _, err = _run("train", "x3d_xs", "--data", str(synth_small), "--out", "r", "--lr", "-1")
     _assert_one_line_error(code, err, "lr = -1.0")
+    bn = tmp_path / "bn.json"
+    head = {**vars(tiny_two_stream.head), "hidden_norm": "bn"}
+    bn.write_text(tiny_two_stream.replace(head=type(tiny_two_stream.head)(**head)).to_json())
+    code, _, err = _run(
+        "train", str(bn), "--data", str(synth_small), "--out", "r", "--batch-size", "1"
+    )
+    _assert_one_line_error(code, err, "head.hidden_norm 'bn' needs at least 2 clips")
 
 
 def test_train_refuses_existing_run_dir(tmp_path: Path, synth_small: Path) -> None:

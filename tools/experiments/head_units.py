@@ -70,10 +70,11 @@ def inspect_run(path: Path, data_dir: Path, clips: int) -> dict[str, Any]:
     if (path / "final.pt").exists():
         model, genome, _ = load_model_from_checkpoint(path / "final.pt")
         batches = _batches(data_dir, genome, clips)
-        fc1 = model.get_submodule("classifier.fc1")
+        # the dropout module sees the hidden ReLU's output (with or without head BN)
+        relu_out = model.get_submodule("classifier.dropout")
         alive, hidden = alive_units(
             model,
-            fc1,
+            relu_out,
             lambda: [model(*c) if isinstance(c, tuple) else model(c) for c, _ in batches],
         )
         return {"path": str(path), "kind": "trained", "alive": alive, "hidden": hidden}
@@ -84,7 +85,8 @@ def inspect_run(path: Path, data_dir: Path, clips: int) -> dict[str, Any]:
     genome = load_genome(path / "genome.json")
     saved = state["fingerprint"].get("frames")
     frames = (int(saved[0]), int(saved[1])) if saved else None
-    space = SearchSpace.table1(scale=state["fingerprint"]["space_scale"])
+    fp = state["fingerprint"]
+    space = SearchSpace.table1(scale=fp["space_scale"], hidden_norm=fp.get("head_norm", "none"))
     top = with_inputs(space.max_cost_genome(), frames, None)
     net = Supernet(top, num_classes=len(state["fingerprint"]["classes"]))
     net.load_state_dict(state["supernet"])

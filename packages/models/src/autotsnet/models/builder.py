@@ -207,7 +207,9 @@ def build_model(genome: Genome, *, num_classes: int = 400) -> VideoNet:
         name: StreamHead(s.out_width, head_width(genome, s)) for name, s in genome.streams.items()
     }
     hidden_in = sum(head_width(genome, s) for s in genome.streams.values())
-    classifier = ClassifierHead(hidden_in, genome.head.hidden, num_classes, genome.head.dropout)
+    classifier = ClassifierHead(
+        hidden_in, genome.head.hidden, num_classes, genome.head.dropout, genome.head.hidden_norm
+    )
     if genome.dense is None:
         return SingleStreamNet(streams["sparse"], heads["sparse"], classifier)
     fusions = [

@@ -313,7 +313,9 @@ def _estimate(genome: Genome, crop: int, frames: int | None, num_classes: int) -
         add(name, f"{name}_head", c * d * stream_frames[name] * h * h, c * d + 2 * d)
     hidden = genome.head.hidden
     cls_macs = d_total * hidden + hidden * num_classes
-    add("head", "classifier", cls_macs, cls_macs + num_classes)
+    # the optional hidden BatchNorm1d folds into fc1 (no MACs, as every BN here); 2 params/unit
+    bn_params = 2 * hidden if genome.head.hidden_norm == "bn" else 0
+    add("head", "classifier", cls_macs, cls_macs + num_classes + bn_params)
     return CostReport(
         params=sum(params.values()),
         flops=sum(flops.values()),

@@ -45,6 +45,7 @@ __all__ = [
     "GloReGene",
     "GroupGene",
     "HeadGene",
+    "HiddenNorm",
     "InputSpec",
     "StemGene",
     "StreamGene",
@@ -54,6 +55,14 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 """Current genome schema version; bump it (and add a migration) whenever a field changes."""
+
+HiddenNorm = Literal["none", "bn"]
+"""Normalisation of the classifier head's hidden layer (:attr:`HeadGene.hidden_norm`)."""
+
+OMITTED_DEFAULTS: tuple[tuple[str, str, object], ...] = (("head", "hidden_norm", "none"),)
+"""Optional fields added to schema 1 later: ``(section, field, default)``. JSON holds them
+only when they differ from the default, so every genome written before they existed keeps
+its text and :attr:`Genome.genome_id`."""
 
 TEMPORAL_KERNELS: tuple[int, ...] = (1, 3, 5)
 SPATIAL_KERNELS: tuple[int, ...] = (3, 5)
@@ -268,17 +277,22 @@ class HeadGene:
     """X3D-style head per stream, pooled features concatenated, then an MLP.
 
     Per stream: 1x1x1 conv to ``round(conv_expansion * C_last)`` + BN + ReLU + global
-    average pool. Then ``Linear(sum, hidden, bias=False)`` + ReLU + dropout + ``Linear``.
+    average pool. Then ``Linear(sum, hidden, bias=False)`` + [BN] + ReLU + dropout +
+    ``Linear``.
 
     Attributes:
         conv_expansion: Width factor of the per-stream 1x1x1 conv (X3D: 2.25).
         hidden: Width of the hidden linear layer (X3D: 2048).
         dropout: Dropout before the classifier.
+        hidden_norm: Normalisation between the hidden linear layer and its ReLU: ``none``
+            (X3D) or ``bn`` (BatchNorm1d, so every hidden unit stays positive on part of
+            each batch and cannot die). Written to JSON only when not ``none``.
     """
 
     conv_expansion: float = 2.25
     hidden: int = 2048
     dropout: float = 0.5
+    hidden_norm: HiddenNorm = "none"
 
     def validate(self, path: str) -> None:
         """Raise :class:`GenomeError` when a field is out of range."""
@@ -406,6 +420,9 @@ class Genome:
         """Plain JSON-able dict (tuples become lists)."""
         plain = _to_plain(dataclasses.asdict(self))
         assert isinstance(plain, dict)
+        for section, name, default in OMITTED_DEFAULTS:
+            if plain[section].get(name) == default:
+                del plain[section][name]
         return plain
 
     def to_json(self, *, indent: int | None = 2) -> str:

@@ -97,6 +97,9 @@ def shrink(
         sparse=_shrink_stream(genome.sparse, frames, crop, widths, min_map),
         dense=dense,
         head=HeadGene(
-            conv_expansion=genome.head.conv_expansion, hidden=hidden, dropout=genome.head.dropout
+            conv_expansion=genome.head.conv_expansion,
+            hidden=hidden,
+            dropout=genome.head.dropout,
+            hidden_norm=genome.head.hidden_norm,
         ),
     )

@@ -36,6 +36,7 @@ from autotsnet.models.genome import (
     GenomeError,
     GloReGene,
     HeadGene,
+    HiddenNorm,
     InputSpec,
     StreamGene,
 )
@@ -159,7 +160,7 @@ class SearchSpace:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def table1(cls, *, scale: str = "full") -> SearchSpace:
+    def table1(cls, *, scale: str = "full", hidden_norm: HiddenNorm = "none") -> SearchSpace:
         """The Auto-TSNet space of [P] Table 1 (spec §1.1).
 
         Args:
@@ -169,10 +170,15 @@ class SearchSpace:
                 and 4 (total stride 8, so a 32 px crop ends on a 4x4 map), 2 + 8 frames
                 (alpha 4), 32 px training / 36 px test crops (X3D's 160/182 ratio) and a
                 64-wide head, for CPU-sized supernets.
+            hidden_norm: The classifier head's :attr:`HeadGene.hidden_norm` in every genome
+                of the space (``"none"``: X3D's head; ``"bn"``: a BatchNorm1d before the
+                hidden ReLU, whose units then cannot die).
         """
         if scale == "full":
             return cls(
-                base=_default_base(SPARSE_WIDTH_CHOICES, DENSE_WIDTH_CHOICES, tiny=False),
+                base=_default_base(
+                    SPARSE_WIDTH_CHOICES, DENSE_WIDTH_CHOICES, tiny=False, hidden_norm=hidden_norm
+                ),
                 sparse_widths=SPARSE_WIDTH_CHOICES,
                 dense_widths=DENSE_WIDTH_CHOICES,
             )
@@ -184,7 +190,7 @@ class SearchSpace:
                 scale_widths(c, TINY_WIDTH_DIVISOR, TINY_MIN_WIDTH) for c in DENSE_WIDTH_CHOICES
             )
             return cls(
-                base=_default_base(sparse, dense, tiny=True),
+                base=_default_base(sparse, dense, tiny=True, hidden_norm=hidden_norm),
                 sparse_widths=sparse,
                 dense_widths=dense,
                 strides=TINY_STRIDES,
@@ -461,6 +467,7 @@ def _default_base(
     dense_widths: tuple[tuple[int, ...], ...],
     *,
     tiny: bool,
+    hidden_norm: HiddenNorm = "none",
 ) -> Genome:
     """A mid-range genome: middle kernels/widths/expansion, T-conv fusion, no GloRe."""
     n = len(sparse_widths)
@@ -472,11 +479,11 @@ def _default_base(
         de_in = InputSpec(
             frames=8, temporal_stride=2, train_crop=32, test_crop=36, test_short_side=36
         )
-        stems, head = (TINY_MIN_WIDTH, TINY_MIN_WIDTH), HeadGene(hidden=64)
+        stems, head = (TINY_MIN_WIDTH, TINY_MIN_WIDTH), HeadGene(hidden=64, hidden_norm=hidden_norm)
     else:
         sp_in = InputSpec(frames=4, temporal_stride=16)
         de_in = InputSpec(frames=32, temporal_stride=2)
-        stems, head = (24, 8), HeadGene()
+        stems, head = (24, 8), HeadGene(hidden_norm=hidden_norm)
     streams = []
     for inp, stem, widths in ((sp_in, stems[0], sparse_widths), (de_in, stems[1], dense_widths)):
         stream = table1_stream(

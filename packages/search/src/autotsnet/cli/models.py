@@ -172,7 +172,9 @@ def zoo_show(target: GenomeArg, as_json: JsonOpt = False) -> None:
     _out.print(
         f"streams: {len(genome.streams)}, alpha {genome.alpha}; GloRe ratios "
         f"({genome.glore.state_ratio:g}, {genome.glore.node_ratio:g}); head "
-        f"{head.conv_expansion:g}x -> {head.hidden}, dropout {head.dropout:g}"
+        f"{head.conv_expansion:g}x -> {head.hidden}"
+        + (f" + {head.hidden_norm.upper()}" if head.hidden_norm != "none" else "")
+        + f", dropout {head.dropout:g}"
     )
     for name in genome.streams:
         _out.print(_stream_table(genome, name))

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from autotsnet.cli._errors import fail, user_errors
+from autotsnet.models.genome import HiddenNorm
 from autotsnet.search.config import SearchConfig, SearchError, parse_steps, plan_steps
 from autotsnet.search.data import VideoSearchData
 from autotsnet.search.parsec import Baseline, alpha_batch
@@ -137,6 +138,14 @@ def search(
             help="none (the papers' estimator) or mean (centred alpha coefficients, less noise).",
         ),
     ] = "none",
+    head_norm: Annotated[
+        str,
+        typer.Option(
+            "--head-norm",
+            help="none (X3D's head) or bn (BatchNorm1d before the head's hidden ReLU: its "
+            "units cannot die).",
+        ),
+    ] = "none",
     beta: Annotated[float, typer.Option("--beta", help="Weight of the FLOPs hinge.")] = 1.0,
     lr: Annotated[
         float | None,
@@ -189,6 +198,7 @@ def search(
         alpha_batch_size=alpha_batch_size,
         flip=not no_flip,
         baseline=cast(Baseline, baseline),  # checked by plan_steps below
+        head_norm=cast(HiddenNorm, head_norm),  # likewise
     )
     plan_steps(config)  # bad steps/targets/epochs fail before the dataset is opened
     rank, world, device = _init_distributed()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
+from autotsnet.models.genome import HiddenNorm
 from autotsnet.models.space import SCALES, STEPS
 from autotsnet.search.dynamic import KernelMode
 from autotsnet.search.parsec import BASELINES, Baseline, Importance
@@ -72,6 +73,9 @@ class SearchConfig:
             sample's alpha coefficient centred on the samples' mean: same expected update,
             less noise; needs at least 2 samples per iteration over all ranks). See
             :func:`autotsnet.search.parsec.alpha_coefficients`.
+        head_norm: The classifier head's ``hidden_norm`` in the supernet and every genome
+            it yields: ``"none"`` (X3D's head, the paper's) or ``"bn"`` (a BatchNorm1d
+            before the hidden ReLU, so its units cannot die; see ``docs/search.md``).
     """
 
     targets_gflops: tuple[float, ...]
@@ -97,6 +101,7 @@ class SearchConfig:
     alpha_batch_size: int | None = None
     flip: bool = True
     baseline: Baseline = "none"
+    head_norm: HiddenNorm = "none"
 
     def fingerprint(self) -> dict[str, Any]:
         """Everything that changes the result (a resumed run must match it)."""
@@ -112,6 +117,7 @@ ADDED_FIELDS: tuple[str, ...] = (
     "alpha_batch_size",
     "baseline",
     "flip",
+    "head_norm",
     "optimizer",
     "warmup_epochs",
 )
@@ -175,6 +181,10 @@ def plan_steps(config: SearchConfig) -> list[StepPlan]:
         raise SearchError(f"--samples {config.samples}: must be at least 1")
     if config.baseline not in BASELINES:
         raise SearchError(f"--baseline {config.baseline!r}: must be {' or '.join(BASELINES)}")
+    if config.head_norm not in get_args(HiddenNorm):
+        raise SearchError(
+            f"--head-norm {config.head_norm!r}: must be {' or '.join(get_args(HiddenNorm))}"
+        )
     if config.alpha_batch_size is not None and config.alpha_batch_size < 1:
         raise SearchError(f"--alpha-batch-size {config.alpha_batch_size}: must be at least 1")
     if any(t <= 0 for t in config.targets_gflops) or any(e < 1 for e in config.epochs):

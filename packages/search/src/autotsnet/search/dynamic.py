@@ -22,6 +22,7 @@ __all__ = [
     "DynamicDepthwise",
     "DynamicPointwise",
     "KernelMode",
+    "SharedBatchNorm1d",
     "bn_batch_stats_only",
     "select_columns",
 ]
@@ -59,6 +60,18 @@ class bn_batch_stats_only:  # noqa: N801 - used as a context manager, reads like
 
     def __exit__(self, *exc: object) -> None:
         _BNState.batch_stats_only = self._prev
+
+
+class SharedBatchNorm1d(nn.BatchNorm1d):
+    """The classifier head's hidden BatchNorm1d (fixed width), which follows
+    :class:`bn_batch_stats_only` like every :class:`DynamicBatchNorm3d`."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalise ``(B, hidden)``; batch statistics only inside ``bn_batch_stats_only``."""
+        if _BNState.batch_stats_only:
+            return F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+        out: torch.Tensor = super().forward(x)
+        return out
 
 
 class DynamicBatchNorm3d(nn.BatchNorm3d):

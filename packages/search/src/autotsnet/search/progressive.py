@@ -45,7 +45,7 @@ from autotsnet.search.config import (
 )
 from autotsnet.search.data import SearchData
 from autotsnet.search.distribution import ArchDistribution
-from autotsnet.search.parsec import Parsec, ParsecConfig, expected_flops
+from autotsnet.search.parsec import Parsec, ParsecConfig, alpha_batch, expected_flops
 from autotsnet.search.plots import plot_alpha, plot_curves
 from autotsnet.search.supernet import Supernet
 from autotsnet.train.active_units import ActiveUnits
@@ -96,8 +96,8 @@ def with_inputs(genome: Genome, frames: tuple[int, int] | None, crop: int | None
 
 
 def search_space(config: SearchConfig) -> SearchSpace:
-    """The Table 1 space at the configured scale."""
-    return SearchSpace.table1(scale=config.space_scale)
+    """The Table 1 space at the configured scale and head."""
+    return SearchSpace.table1(scale=config.space_scale, hidden_norm=config.head_norm)
 
 
 def flops_bounds(
@@ -190,6 +190,12 @@ def run_search(
     check_targets(space, config, data.num_classes)
     if len(data) < 1:
         raise SearchError("the dataset gives no full training batch; lower --batch-size")
+    batch = int(getattr(data, "batch_size", 2))
+    if config.head_norm == "bn" and min(alpha_batch(config.alpha_batch_size, batch), batch) < 2:
+        raise SearchError(
+            "--head-norm bn needs at least 2 clips per batch (--batch-size and "
+            "--alpha-batch-size): a BatchNorm1d has no statistics over one clip"
+        )
     if config.baseline == "mean" and config.samples * world < 2:
         raise SearchError(
             "--baseline mean needs at least 2 samples per iteration over all ranks "

@@ -40,7 +40,7 @@ from autotsnet.models.genome import (
     StreamGene,
 )
 from autotsnet.models.plan import fused_width, head_width
-from autotsnet.search.dynamic import KernelMode
+from autotsnet.search.dynamic import KernelMode, SharedBatchNorm1d
 from autotsnet.search.dynamic_blocks import (
     DynamicGloRe,
     DynamicMBConv,
@@ -179,6 +179,12 @@ class Supernet(nn.Module):
             self._head_max.append(head_width(max_genome, de))
             self.fusions.extend(DynamicTConv(g.width, self.alpha) for g in de.groups[:-1])
         self.fc1 = nn.Linear(sum(self._head_max), max_genome.head.hidden, bias=False)
+        # the hidden width is fixed in the space: its optional BatchNorm1d needs no slicing
+        self.head_bn: nn.Module = (
+            SharedBatchNorm1d(max_genome.head.hidden)
+            if max_genome.head.hidden_norm == "bn"
+            else nn.Identity()
+        )
         self.dropout = nn.Dropout(max_genome.head.dropout)
         self.fc2 = nn.Linear(max_genome.head.hidden, num_classes)
         self.dropout_generator: torch.Generator | None = None
@@ -310,7 +316,7 @@ class Supernet(nn.Module):
             ]
         x = torch.cat(feats, dim=1) if len(feats) > 1 else feats[0]
         w = self.fc1.weight.index_select(1, self._head_cols(genome, x.device))
-        h = torch.relu(nn.functional.linear(x, w))
+        h = torch.relu(self.head_bn(nn.functional.linear(x, w)))
         p = self.dropout.p
         if self.training and p > 0 and self.dropout_generator is not None:
             keep = torch.full(h.shape, 1.0 - p).bernoulli_(generator=self.dropout_generator)
@@ -389,6 +395,7 @@ class Supernet(nn.Module):
                 self.fc1.weight.index_select(1, self._head_cols(genome, dev))
             )
             net.classifier.fc2.load_state_dict(self.fc2.state_dict())
+            net.classifier.bn.load_state_dict(self.head_bn.state_dict())
         return net.to(dev)
 
 

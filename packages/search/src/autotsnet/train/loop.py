@@ -372,7 +372,10 @@ class _Trainer:
         if not self.has_val:
             return {}
         batches = (self._to_device(b) for b in (self.val_loader or ()))
-        fc1 = getattr(getattr(self.model, "classifier", None), "fc1", None)
+        # the dropout module's input is the hidden ReLU's output (with or without head BN)
+        head = getattr(self.model, "classifier", None)
+        relu_out, fc1 = getattr(head, "dropout", None), getattr(head, "fc1", None)
+        known = isinstance(relu_out, nn.Dropout) and isinstance(fc1, nn.Linear)
         scores = validate(
             self.net,
             batches,
@@ -380,7 +383,8 @@ class _Trainer:
             autocast=self._autocast,
             info=self.info,
             device=self.device,
-            hidden=fc1 if isinstance(fc1, nn.Linear) else None,
+            hidden=relu_out if known else None,
+            hidden_width=fc1.out_features if isinstance(fc1, nn.Linear) else None,
         )
         self.model.train()
         if scores.get("head_alive_units") == 0 and self.info.is_main:

@@ -153,6 +153,11 @@ def prepare_inputs(
             f"--batch-size {config.batch_size} (global) does not split over "
             f"{info.world_size} processes"
         )
+    if genome.head.hidden_norm == "bn" and config.batch_size // info.world_size < 2:
+        raise TrainError(
+            f"--batch-size {config.batch_size} over {info.world_size} process(es): the "
+            "genome's head.hidden_norm 'bn' needs at least 2 clips per process and batch"
+        )
     train_items, class_map = open_dataset(data, "train")
     val_items = _open_val(data, val_data, class_map)
     state, path = None, None

@@ -25,19 +25,26 @@ def validate(
     autocast: Callable[[], AbstractContextManager[Any]],
     info: DistInfo,
     device: torch.device,
-    hidden: nn.Linear | None = None,
+    hidden: nn.Module | None = None,
+    hidden_width: int | None = None,
 ) -> dict[str, float]:
     """``val_loss``, ``val_top1`` and ``val_top5`` over this process's batches and all others'.
 
     Labels < 0 (``IGNORE_LABEL``: damaged videos) are left out. ``net`` is put in eval mode;
     the caller restores training mode. Every process must call this (it reduces).
 
-    With ``hidden`` (the classifier head's hidden linear layer, followed by a ReLU) it also
-    returns ``head_alive_units``: how many of its units are positive on at least one
-    validation clip, and ``head_hidden_units``. A unit that is negative on every clip gets
-    no gradient again (a dead ReLU); with none left the network gives every clip the same
-    logits.
+    With ``hidden`` (a module whose output is the classifier head's hidden layer: the
+    linear layer before its ReLU, or any module fed by the ReLU, such as the head's dropout)
+    it also returns ``head_alive_units``: how many of its units are positive on at least one
+    validation clip, and ``head_hidden_units`` (``hidden_width``, by default ``hidden``'s
+    ``out_features``). A unit that is negative on every clip gets no gradient again (a dead
+    ReLU); with none left the network gives every clip the same logits.
     """
+    width = hidden_width
+    if hidden is not None and width is None:
+        if not isinstance(hidden, nn.Linear):
+            raise ValueError("hidden_width is needed when hidden is not an nn.Linear")
+        width = hidden.out_features
     net.eval()
     sums = torch.zeros(4, dtype=torch.float64, device=device)
     k = min(5, num_classes)
@@ -51,12 +58,12 @@ def validate(
         "val_top1": float(total[1]) / n,
         "val_top5": float(total[2]) / n,
     }
-    if hidden is not None and units is not None:
-        seen = torch.zeros(hidden.out_features, device=device)
+    if width is not None and units is not None:
+        seen = torch.zeros(width, device=device)
         if units.mask is not None:
             seen += units.mask.to(seen.dtype)
         out["head_alive_units"] = int((all_reduce_sum(seen, info) > 0).sum())
-        out["head_hidden_units"] = hidden.out_features
+        out["head_hidden_units"] = width
     return out
 
 

@@ -2,8 +2,11 @@
 
 Per stream (:class:`StreamHead`): 1x1x1 conv C_last -> D, BN, ReLU, global average pool.
 Then (:class:`ClassifierHead`): concatenate the pooled vectors, Linear(sum D -> hidden, no
-bias), ReLU, dropout, Linear(hidden -> classes). For one stream this is exactly X3D's head,
-whose ``lin_5`` is a bias-free 1x1x1 conv applied to the pooled features.
+bias), [BatchNorm1d], ReLU, dropout, Linear(hidden -> classes). For one stream without the
+optional BatchNorm1d this is exactly X3D's head, whose ``lin_5`` is a bias-free 1x1x1 conv
+applied to the pooled features. The BatchNorm1d (``HeadGene.hidden_norm = "bn"``) keeps
+every hidden unit positive on part of each batch: without it, the pooled features being
+>= 0, an optimizer step can push a unit below zero for every clip for good.
 """
 
 from __future__ import annotations
@@ -43,11 +46,22 @@ class ClassifierHead(nn.Module):
         hidden: Hidden width (X3D: 2048).
         num_classes: Number of classes.
         dropout: Dropout before the last layer.
+        hidden_norm: ``"none"`` or ``"bn"`` (a BatchNorm1d between ``fc1`` and the ReLU).
     """
 
-    def __init__(self, in_features: int, hidden: int, num_classes: int, dropout: float) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        hidden: int,
+        num_classes: int,
+        dropout: float,
+        hidden_norm: str = "none",
+    ) -> None:
         super().__init__()
+        if hidden_norm not in ("none", "bn"):
+            raise ValueError(f"hidden_norm = {hidden_norm!r}: must be none or bn")
         self.fc1 = nn.Linear(in_features, hidden, bias=False)
+        self.bn: nn.Module = nn.BatchNorm1d(hidden) if hidden_norm == "bn" else nn.Identity()
         self.relu = nn.ReLU(inplace=True)
         self.dropout = nn.Dropout(dropout)
         self.fc2 = nn.Linear(hidden, num_classes)
@@ -55,5 +69,5 @@ class ClassifierHead(nn.Module):
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         """Map a list of ``(B, D_i)`` to logits ``(B, num_classes)``."""
         x = torch.cat(features, dim=1) if len(features) > 1 else features[0]
-        out: torch.Tensor = self.fc2(self.dropout(self.relu(self.fc1(x))))
+        out: torch.Tensor = self.fc2(self.dropout(self.relu(self.bn(self.fc1(x)))))
         return out
