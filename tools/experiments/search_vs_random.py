@@ -8,7 +8,9 @@ Per seed, on the built-in synthetic video dataset at the tiny scale of the space
    :class:`autotsnet.search.data.VideoSearchData`, as ``autotsnet search`` does), without
    flips (the classes are direction-sensitive), with weights-only warm-up epochs and with
    ``--search-frames`` (default 4 sparse + 8 dense frames: a 2-frame sparse stream does not
-   learn this motion-only task on its own, see ``tools/experiments/sparse_frames.py``);
+   learn this motion-only task on its own, see ``tools/experiments/sparse_frames.py``) and
+   ``--head-norm`` (default ``bn``: every genome's classifier head has a BatchNorm1d before
+   its hidden ReLU, so no hidden unit dies; ``none`` is X3D's head, the third study's);
 3. sample ``--randoms`` genomes uniformly from the whole tiny space (``SearchSpace.sample``
    over all steps, same frames) whose analytic FLOPs lie within ``+/- --flops-tol`` of the
    progressive genome's, by rejection sampling with a seeded :class:`random.Random` and a
@@ -28,6 +30,9 @@ Every finished piece (search, training, evaluation) is kept on disk and skipped 
 script is run again, so an interrupted study resumes where it stopped::
 
     .venv/bin/python tools/experiments/search_vs_random.py --out runs/study --seeds 0,1,2
+
+``--search-only`` runs just the searches of ``--modes`` (for example the one-step searches
+beside the progressive half of the study); a later full run reuses them.
 
 Results and what they mean: ``docs/search.md`` (section "Search vs random").
 """
@@ -203,7 +208,9 @@ def proxy_accuracy(
     alpha batch instead of one, with the supernet weights of ``search_dir/checkpoint.pt``.
     """
     state = load_checkpoint(search_dir / CHECKPOINT)
-    space = SearchSpace.table1(scale="tiny")
+    space = SearchSpace.table1(
+        scale="tiny", hidden_norm=state["fingerprint"].get("head_norm", "none")
+    )
     top = with_inputs(space.max_cost_genome(), frames, None)
     net = Supernet(top, num_classes=data.num_classes, kernel_mode=kernel_mode)
     net.load_state_dict(state["supernet"])
@@ -219,13 +226,18 @@ def proxy_accuracy(
     return scores
 
 
+def _space(args: argparse.Namespace) -> SearchSpace:
+    """The tiny Table 1 space with the study's classifier head."""
+    return SearchSpace.table1(scale="tiny", hidden_norm=args.head_norm)
+
+
 def _study_data(
     args: argparse.Namespace, seed: int, data_dir: Path, alpha_batch_size: int | None = None
 ) -> VideoSearchData:
     """The search's weight and alpha batches: the study's frames, no flips (left/right)."""
     return VideoSearchData(
         data_dir,
-        with_inputs(SearchSpace.table1(scale="tiny").base, args.search_frames, None),
+        with_inputs(_space(args).base, args.search_frames, None),
         batch_size=args.search_batch,
         seed=seed,
         workers=args.workers,
@@ -258,8 +270,9 @@ def _search(
         alpha_batch_size=args.alpha_batch or args.search_batch,
         frames=args.search_frames,
         flip=False,  # left/right: a flipped clip would carry the other class's motion
+        head_norm=args.head_norm,
     )
-    space = SearchSpace.table1(scale="tiny")
+    space = _space(args)
     batches = _study_data(args, seed, data_dir, config.alpha_batch_size)
     resumed = (out / "checkpoint.pt").exists()
     t0 = time.perf_counter()
@@ -395,7 +408,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     num_classes = len(info.classes)
     searches = {m: _search(args, seed, m, data_dir, seed_dir) for m in modes}
     searched = {m: load_genome(Path(searches[m]["genome"])) for m in modes}
-    space = SearchSpace.table1(scale="tiny")
+    space = _space(args)
     randoms_path = seed_dir / "random_genomes.json"
     if randoms_path.exists():
         saved = _read_json(randoms_path)
@@ -627,20 +640,27 @@ def aggregate(results: list[dict[str, Any]], command: str) -> tuple[dict[str, An
     head = "| quantity | " + " | ".join(f"seed {s}" for s in seeds) + " | mean +/- std |"
     lines = [head, "|" + "---|" * (len(seeds) + 2)]
     for label, vals, m, s, fmt in rows:
-        cells = " | ".join(fmt.format(v) for v in vals)
-        lines.append(f"| {label} | {cells} | {fmt.format(m)} +/- {fmt.format(s)} |")
+        cells = " | ".join(_cell(fmt, v) for v in vals)
+        spread = "n/a" if math.isnan(m) else f"{fmt.format(m)} +/- {fmt.format(s)}"
+        lines.append(f"| {label} | {cells} | {spread} |")
     lines.append("")
     lines.append(
         f"Progressive searched genome above its randoms' mean on {wins}/{len(seeds)} seeds"
     )
     if "head_units_tau_pooled" in agg:
         lines.append("")
+        tau = agg["head_units_tau_pooled"]
         lines.append(
             f"Live head units vs trained top-1 over all {agg['trainings']} trainings: Kendall "
-            f"tau {agg['head_units_tau_pooled']:.2f}; {agg['trainings_at_chance']} trainings "
+            f"tau {_cell('{:.2f}', tau)}; {agg['trainings_at_chance']} trainings "
             "ended at chance (top-1 <= 0.26)"
         )
     return agg, "\n".join(lines) + "\n"
+
+
+def _cell(fmt: str, value: float) -> str:
+    """A table value; ``n/a`` where it is undefined (a tau over all-equal values is NaN)."""
+    return "n/a" if math.isnan(value) else fmt.format(value)
 
 
 def plot_study(results: list[dict[str, Any]], path: Path, chance: float = 0.25) -> None:
@@ -688,9 +708,29 @@ def plot_study(results: list[dict[str, Any]], path: Path, chance: float = 0.25) 
 
 def _modes(text: str) -> tuple[str, ...]:
     modes = tuple(m.strip() for m in text.split(",") if m.strip())
-    if "progressive" not in modes or any(m not in MODES for m in modes):
-        raise argparse.ArgumentTypeError(f"{text!r}: progressive, optionally with one_step")
+    if not modes or any(m not in MODES for m in modes):
+        raise argparse.ArgumentTypeError(f"{text!r}: progressive, one_step or both")
     return tuple(m for m in MODES if m in modes)
+
+
+def search_only(args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    """Only the searches of ``args.modes`` for one seed (their summaries, by mode).
+
+    A later full run reuses them, so the one-step searches can run beside the progressive
+    half of the study instead of after it.
+    """
+    seed_dir = Path(args.out) / f"seed{seed}"
+    data_dir = Path(args.out) / "data" / f"seed{seed}"
+    generate_synthetic(
+        data_dir,
+        classes=args.classes,
+        videos_per_class=args.videos_per_class,
+        seed=seed,
+        frames=args.frames,
+        size=(args.size, args.size),
+        workers=args.workers or 1,
+    )
+    return {m: _search(args, seed, m, data_dir, seed_dir) for m in args.modes}
 
 
 def _parse() -> argparse.Namespace:
@@ -703,7 +743,13 @@ def _parse() -> argparse.Namespace:
         "--modes",
         type=_modes,
         default=MODES,
-        help="searches to run: progressive (always; the randoms match its FLOPs), one_step",
+        help="searches to run: progressive (needed by a full run: the randoms match its "
+        "FLOPs), one_step",
+    )
+    p.add_argument(
+        "--search-only",
+        action="store_true",
+        help="run only the searches of --modes and stop (a later full run reuses them)",
     )
     p.add_argument("--classes", type=int, default=4)
     p.add_argument("--videos-per-class", type=int, default=200)
@@ -733,6 +779,12 @@ def _parse() -> argparse.Namespace:
         choices=("none", "mean"),
         default="mean",
         help="alpha coefficients centred on their mean (less noise) or as in the papers",
+    )
+    p.add_argument(
+        "--head-norm",
+        choices=("none", "bn"),
+        default="bn",
+        help="classifier head of the space: bn keeps its hidden units alive (docs/search.md)",
     )
     p.add_argument("--search-batch", type=int, default=16)
     p.add_argument("--search-lr", type=float, default=0.01)
@@ -772,6 +824,11 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(args.threads)
     command = " ".join([".venv/bin/python", "tools/experiments/search_vs_random.py", *sys.argv[1:]])
+    if args.search_only:
+        print(json.dumps({s: search_only(args, s) for s in args.seeds}, indent=2))
+        return
+    if "progressive" not in args.modes:
+        raise SystemExit("--modes: a full run needs progressive (the randoms match its FLOPs)")
     results = []
     for seed in args.seeds:
         results.append(run_seed(args, seed))

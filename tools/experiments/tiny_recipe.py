@@ -11,7 +11,13 @@ all with the same data, seed, batch and number of steps, and evaluates each with
 * ``new_shrink_adamw``: today's twin with AdamW lr 1e-2 (the tiny recipe);
 * ``adamw_lr2e-2``: the same at twice the learning rate;
 * ``single_frame``: the X3D-S twin fed one frame, AdamW lr 1e-2 (a single frame carries no
-  class information in this dataset, so this should stay near chance).
+  class information in this dataset, so this should stay near chance);
+* ``head_bn_adamw``, ``head_bn_adamw_lr2e-2``, ``head_bn_sgd``: today's twin with a
+  BatchNorm1d before the classifier head's hidden ReLU (``HeadGene.hidden_norm = "bn"``),
+  under the three optimizer settings of the rows above.
+
+Every row also reports the live hidden units of the classifier head at the last validation
+(``head_alive_units`` of ``head_hidden_units``).
 
 Prints one JSON object and writes it to ``OUT/tiny_recipe.json``; finished runs are reused::
 
@@ -23,6 +29,7 @@ Results and discussion: ``docs/training.md`` ("Learning on a CPU").
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -52,7 +59,14 @@ def settings() -> dict[str, tuple[Genome, OptimizerName, float]]:
         "new_shrink_adamw": (shrink(ats), "adamw", 1e-2),
         "adamw_lr2e-2": (shrink(ats), "adamw", 2e-2),
         "single_frame": (shrink(zoo.get("x3d_s"), frames=1), "adamw", 1e-2),
+        "head_bn_adamw": (_head_bn(shrink(ats)), "adamw", 1e-2),
+        "head_bn_adamw_lr2e-2": (_head_bn(shrink(ats)), "adamw", 2e-2),
+        "head_bn_sgd": (_head_bn(shrink(ats)), "sgd", 0.1),
     }
+
+
+def _head_bn(genome: Genome) -> Genome:
+    return genome.replace(head=dataclasses.replace(genome.head, hidden_norm="bn"))
 
 
 def _run(name: str, genome: Genome, optimizer: OptimizerName, lr: float, data: Path, out: Path,
@@ -69,6 +83,8 @@ def _run(name: str, genome: Genome, optimizer: OptimizerName, lr: float, data: P
     report = train(genome, data, out / name, config, overwrite=True, progress=False)
     seconds = time.perf_counter() - t0
     ev = evaluate(out / name / "final.pt", data, views="10x1", device="cpu")
+    lines = (out / name / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+    last = [r for r in map(json.loads, lines) if r.get("type") == "epoch"][-1]
     result = {
         "optimizer": optimizer,
         "lr": lr,
@@ -77,6 +93,8 @@ def _run(name: str, genome: Genome, optimizer: OptimizerName, lr: float, data: P
         "final_map": spatial_sizes(genome.sparse, genome.sparse.input.train_crop)[-1],
         "train_loss": report["final"]["train_loss"],
         "top1_10x1": ev["top1"],
+        "head_alive_units": last.get("head_alive_units"),
+        "head_hidden_units": last.get("head_hidden_units"),
         "train_seconds": round(seconds, 1),
     }
     atomic_write_text(result_path, json.dumps(result, indent=2) + "\n")
