@@ -395,16 +395,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
         if set(modes) <= set(done.get("modes", MODES)):
             data_dir = Path(args.out) / "data" / f"seed{seed}"
             return {**done, "head_units": head_units(seed_dir, data_dir, done)}
-    data_dir = Path(args.out) / "data" / f"seed{seed}"
-    info = generate_synthetic(
-        data_dir,
-        classes=args.classes,
-        videos_per_class=args.videos_per_class,
-        seed=seed,
-        frames=args.frames,
-        size=(args.size, args.size),
-        workers=args.workers or 1,
-    )
+    data_dir, info = _seed_data(args, seed)
     num_classes = len(info.classes)
     searches = {m: _search(args, seed, m, data_dir, seed_dir) for m in modes}
     searched = {m: load_genome(Path(searches[m]["genome"])) for m in modes}
@@ -720,8 +711,14 @@ def search_only(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     half of the study instead of after it.
     """
     seed_dir = Path(args.out) / f"seed{seed}"
+    data_dir, _ = _seed_data(args, seed)
+    return {m: _search(args, seed, m, data_dir, seed_dir) for m in args.modes}
+
+
+def _seed_data(args: argparse.Namespace, seed: int) -> tuple[Path, Any]:
+    """Generate (or reuse) one seed's synthetic dataset: its folder and its ``SynthInfo``."""
     data_dir = Path(args.out) / "data" / f"seed{seed}"
-    generate_synthetic(
+    info = generate_synthetic(
         data_dir,
         classes=args.classes,
         videos_per_class=args.videos_per_class,
@@ -730,7 +727,7 @@ def search_only(args: argparse.Namespace, seed: int) -> dict[str, Any]:
         size=(args.size, args.size),
         workers=args.workers or 1,
     )
-    return {m: _search(args, seed, m, data_dir, seed_dir) for m in args.modes}
+    return data_dir, info
 
 
 def _parse() -> argparse.Namespace:
