@@ -37,7 +37,7 @@ def test_proxy_accuracy_scores_genomes_in_the_final_supernet(
     run_search(cfg, data, tmp_path)
     space = SearchSpace.table1(scale="tiny")
     genomes = [space.sample(random.Random(i)) for i in range(2)]
-    scores = study.proxy_accuracy(tmp_path, data, genomes, kernel_mode="crop")
+    scores = study.proxy_accuracy(tmp_path, data, genomes)
     # by hand: the checkpoint's supernet, every alpha batch, batch-statistics BN
     net = Supernet(space.max_cost_genome(), num_classes=3)
     net.load_state_dict(torch.load(tmp_path / "checkpoint.pt", weights_only=True)["supernet"])

@@ -30,11 +30,9 @@ import torch
 from torch import nn
 
 from autotsnet.models.genome import Genome, load_genome
-from autotsnet.models.space import SearchSpace
-from autotsnet.search.checkpoint import CHECKPOINT, load_checkpoint
+from autotsnet.search.checkpoint import CHECKPOINT
 from autotsnet.search.data import VideoSearchData
-from autotsnet.search.progressive import with_inputs
-from autotsnet.search.supernet import Supernet
+from autotsnet.search.progressive import load_supernet
 from autotsnet.train.active_units import ActiveUnits
 from autotsnet.train.checkpoint import load_model_from_checkpoint
 
@@ -81,15 +79,8 @@ def inspect_run(path: Path, data_dir: Path, clips: int) -> dict[str, Any]:
     if not ((path / CHECKPOINT).exists() and (path / "genome.json").exists()):
         raise SystemExit(f"{path}: neither a finished training run (final.pt) nor a finished "
                          "search run (checkpoint.pt and genome.json)")  # fmt: skip
-    state = load_checkpoint(path / CHECKPOINT)
     genome = load_genome(path / "genome.json")
-    saved = state["fingerprint"].get("frames")
-    frames = (int(saved[0]), int(saved[1])) if saved else None
-    fp = state["fingerprint"]
-    space = SearchSpace.table1(scale=fp["space_scale"], hidden_norm=fp.get("head_norm", "none"))
-    top = with_inputs(space.max_cost_genome(), frames, None)
-    net = Supernet(top, num_classes=len(state["fingerprint"]["classes"]))
-    net.load_state_dict(state["supernet"])
+    net = load_supernet(path / CHECKPOINT)
     batches = _batches(data_dir, genome, clips)
     # the supernet applies fc1 functionally; its dropout module sees the post-ReLU output
     alive, hidden = alive_units(net, net.dropout, lambda: [net(c, genome) for c, _ in batches])

@@ -58,13 +58,11 @@ from autotsnet.data.synth import generate_synthetic
 from autotsnet.models.cost import estimate
 from autotsnet.models.genome import Genome, load_genome
 from autotsnet.models.space import STEPS, SearchSpace
-from autotsnet.search.checkpoint import CHECKPOINT, load_checkpoint
+from autotsnet.search.checkpoint import CHECKPOINT
 from autotsnet.search.config import SearchConfig
 from autotsnet.search.data import SearchData, VideoSearchData
-from autotsnet.search.dynamic import KernelMode
 from autotsnet.search.parsec import scoring_logits
-from autotsnet.search.progressive import run_search, with_inputs
-from autotsnet.search.supernet import Supernet
+from autotsnet.search.progressive import load_supernet, run_search, with_inputs
 from autotsnet.train import TrainConfig, train
 from autotsnet.train.evaluate import evaluate
 
@@ -194,26 +192,13 @@ def kendall_tau(x: list[float], y: list[float]) -> float:
     return (conc - disc) / denom if denom else math.nan
 
 
-def proxy_accuracy(
-    search_dir: Path,
-    data: SearchData,
-    genomes: list[Genome],
-    *,
-    kernel_mode: KernelMode,
-    frames: tuple[int, int] | None = None,
-) -> list[float]:
+def proxy_accuracy(search_dir: Path, data: SearchData, genomes: list[Genome]) -> list[float]:
     """Accuracy of each genome inside a finished search's supernet, on the whole alpha split.
 
     The score PARSEC ranks architectures by (batch-statistics BN, no grad), here over every
-    alpha batch instead of one, with the supernet weights of ``search_dir/checkpoint.pt``.
+    alpha batch instead of one, with the supernet of ``search_dir/checkpoint.pt``.
     """
-    state = load_checkpoint(search_dir / CHECKPOINT)
-    space = SearchSpace.table1(
-        scale="tiny", hidden_norm=state["fingerprint"].get("head_norm", "none")
-    )
-    top = with_inputs(space.max_cost_genome(), frames, None)
-    net = Supernet(top, num_classes=data.num_classes, kernel_mode=kernel_mode)
-    net.load_state_dict(state["supernet"])
+    net = load_supernet(search_dir / CHECKPOINT)
     batches = list(data.val_batches(0))
     scores = []
     for g in genomes:
@@ -538,9 +523,7 @@ def _ranking(
     trained = [float(runs[n]["top1"]) for n in names]
     out: dict[str, Any] = {"genomes": names, "trained_top1": trained}
     for m in (m for m in MODES if f"searched_{m}" in names):
-        proxy = proxy_accuracy(
-            seed_dir / f"search_{m}", data, genomes, kernel_mode="crop", frames=args.search_frames
-        )
+        proxy = proxy_accuracy(seed_dir / f"search_{m}", data, genomes)
         out[f"{m}_proxy_acc"] = proxy
         out[f"{m}_kendall_tau"] = kendall_tau(proxy, trained)
     _write_json(path, out)
@@ -550,11 +533,7 @@ def _ranking(
 def _head_stat(units: dict[str, Any], key: str) -> float:
     """Mean live units of the progressive genome's or the randoms' trainings, or their tau."""
     if key == "tau":
-        pairs = [
-            (float(a), t)
-            for u in units.values()
-            for a, t in zip(u["alive"], u["top1"], strict=True)
-        ]
+        pairs = _alive_top1(units)
         return kendall_tau([a for a, _ in pairs], [t for _, t in pairs])
     names = (
         ["searched_progressive"]
@@ -562,6 +541,15 @@ def _head_stat(units: dict[str, Any], key: str) -> float:
         else [n for n in units if n.startswith("random_")]
     )
     return statistics.fmean(a for n in names for a in units[n]["alive"])
+
+
+def _alive_top1(units: dict[str, Any]) -> list[tuple[float, float]]:
+    """``(live head units, trained top-1)`` of every training in a seed's ``head_units``."""
+    return [
+        (float(a), float(t))
+        for u in units.values()
+        for a, t in zip(u["alive"], u["top1"], strict=True)
+    ]
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:
@@ -617,15 +605,8 @@ def aggregate(results: list[dict[str, Any]], command: str) -> tuple[dict[str, An
             m, s = _mean_std(vals)
             agg[f"head_units_{key}"] = {"mean": m, "std": s, "per_seed": vals}
             rows.append((label, vals, m, s, "{:.1f}" if key != "tau" else "{:.2f}"))
-        pooled = [
-            (a, t)
-            for r in results
-            for u in r["head_units"].values()
-            for a, t in zip(u["alive"], u["top1"], strict=True)
-        ]
-        agg["head_units_tau_pooled"] = kendall_tau(
-            [float(a) for a, _ in pooled], [t for _, t in pooled]
-        )
+        pooled = [p for r in results for p in _alive_top1(r["head_units"])]
+        agg["head_units_tau_pooled"] = kendall_tau([a for a, _ in pooled], [t for _, t in pooled])
         agg["trainings_at_chance"] = sum(t <= 0.26 for _, t in pooled)
         agg["trainings"] = len(pooled)
     head = "| quantity | " + " | ".join(f"seed {s}" for s in seeds) + " | mean +/- std |"

@@ -37,8 +37,6 @@ class ArchDistribution(nn.Module):
         for n in self.sizes:
             self.offsets.append(self.offsets[-1] + n)
         self.theta = nn.Parameter(torch.zeros(self.offsets[-1]))
-        seg = torch.repeat_interleave(torch.arange(len(self.sizes)), torch.tensor(self.sizes))
-        self.register_buffer("segment", seg, persistent=False)
         # (V, max choices) gather index into ``cat(theta, [-inf])``: row v holds variable v's
         # logits, padded with the -inf slot (probability 0), so one softmax, one multinomial
         # and one gather serve every variable (a Python loop over ~100 variables cost more

@@ -54,6 +54,7 @@ __all__ = [
     "SearchResult",
     "check_targets",
     "flops_bounds",
+    "load_supernet",
     "run_search",
     "search_space",
     "with_inputs",
@@ -98,6 +99,20 @@ def with_inputs(genome: Genome, frames: tuple[int, int] | None, crop: int | None
 def search_space(config: SearchConfig) -> SearchSpace:
     """The Table 1 space at the configured scale and head."""
     return SearchSpace.table1(scale=config.space_scale, hidden_norm=config.head_norm)
+
+
+def load_supernet(path: Path) -> Supernet:
+    """The supernet of a search's checkpoint (``RUN_DIR/checkpoint.pt``), built as the search
+    built it (space scale, head, frames, crop, kernel mode and classes of its fingerprint) and
+    holding its weights, for scoring genomes or taking subnets after the search."""
+    state = load_checkpoint(path)
+    fp = complete_fingerprint(dict(state["fingerprint"]))
+    space = SearchSpace.table1(scale=fp["space_scale"], hidden_norm=fp["head_norm"])
+    frames = (int(fp["frames"][0]), int(fp["frames"][1])) if fp.get("frames") else None
+    top = with_inputs(space.max_cost_genome(), frames, fp.get("crop"))
+    net = Supernet(top, num_classes=len(fp["classes"]), kernel_mode=fp["kernel_mode"])
+    net.load_state_dict(state["supernet"])
+    return net
 
 
 def flops_bounds(

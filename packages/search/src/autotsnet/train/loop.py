@@ -26,11 +26,11 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from autotsnet.data import ClipDataset, TrainTransform, make_loader, sampling_from_genome
 from autotsnet.data.failures import FailureLog
+from autotsnet.models.blocks.head import ClassifierHead
 from autotsnet.models.builder import build_model
 from autotsnet.models.genome import Genome
 from autotsnet.train.checkpoint import checkpoint_path, prune_checkpoints, save_checkpoint
@@ -372,10 +372,9 @@ class _Trainer:
         if not self.has_val:
             return {}
         batches = (self._to_device(b) for b in (self.val_loader or ()))
-        # the dropout module's input is the hidden ReLU's output (with or without head BN)
-        head = getattr(self.model, "classifier", None)
-        relu_out, fc1 = getattr(head, "dropout", None), getattr(head, "fc1", None)
-        known = isinstance(relu_out, nn.Dropout) and isinstance(fc1, nn.Linear)
+        # the head's dropout sees the hidden ReLU's output (with or without the head's BN)
+        found = getattr(self.model, "classifier", None)
+        head = found if isinstance(found, ClassifierHead) else None
         scores = validate(
             self.net,
             batches,
@@ -383,8 +382,8 @@ class _Trainer:
             autocast=self._autocast,
             info=self.info,
             device=self.device,
-            hidden=relu_out if known else None,
-            hidden_width=fc1.out_features if isinstance(fc1, nn.Linear) else None,
+            hidden=head.dropout if head is not None else None,
+            hidden_width=head.fc1.out_features if head is not None else None,
         )
         self.model.train()
         if scores.get("head_alive_units") == 0 and self.info.is_main:

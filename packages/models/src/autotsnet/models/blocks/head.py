@@ -11,8 +11,12 @@ every hidden unit positive on part of each batch: without it, the pooled feature
 
 from __future__ import annotations
 
+from typing import get_args
+
 import torch
 from torch import nn
+
+from autotsnet.models.genome import HiddenNorm
 
 __all__ = ["ClassifierHead", "StreamHead"]
 
@@ -58,8 +62,10 @@ class ClassifierHead(nn.Module):
         hidden_norm: str = "none",
     ) -> None:
         super().__init__()
-        if hidden_norm not in ("none", "bn"):
-            raise ValueError(f"hidden_norm = {hidden_norm!r}: must be none or bn")
+        if hidden_norm not in get_args(HiddenNorm):
+            raise ValueError(
+                f"hidden_norm = {hidden_norm!r}: must be {' or '.join(get_args(HiddenNorm))}"
+            )
         self.fc1 = nn.Linear(in_features, hidden, bias=False)
         self.bn: nn.Module = nn.BatchNorm1d(hidden) if hidden_norm == "bn" else nn.Identity()
         self.relu = nn.ReLU(inplace=True)
